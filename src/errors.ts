@@ -1,0 +1,40 @@
+import createError from '@fastify/error'
+
+/**
+ * Every error the library and the service raise, declared once with a stable code.
+ * `type` is the value of the `type` label of `redis_operation_errors_total`.
+ */
+export const ErrorType = {
+  timeout: 'timeout',
+  connection: 'connection',
+  reply: 'reply',
+  circuitOpen: 'circuit_open',
+  poolExhausted: 'pool_exhausted',
+  other: 'other',
+} as const
+export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType]
+export const ERROR_TYPES = Object.values(ErrorType)
+
+export const PoolExhaustedError = createError(
+  'RPM_POOL_EXHAUSTED',
+  'No pooled Redis connection became free within %d ms',
+  503,
+)
+export const CircuitOpenError = createError(
+  'RPM_CIRCUIT_OPEN',
+  'Circuit breaker for pool %s is open; the call was not sent to Redis',
+  503,
+)
+export const CommandTimeoutError = createError(
+  'RPM_COMMAND_TIMEOUT',
+  'Redis command %s timed out after %d ms',
+  504,
+)
+export const ConnectionError = createError('RPM_CONNECTION', 'Redis connection failed: %s', 503)
+export const PoolClosedError = createError('RPM_POOL_CLOSED', 'The pool %s is closed', 503)
+export const ScrapeTimeoutError = createError(
+  'RPM_SCRAPE_TIMEOUT',
+  'Collecting from Redis took longer than the scrape budget of %d ms',
+  504,
+)
+export const ConfigError = createError('RPM_CONFIG', '%s', 500)

@@ -1,0 +1,92 @@
+import type { Redis, RedisOptions } from 'ioredis'
+import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
+
+export type BreakerState = 'closed' | 'half_open' | 'open'
+
+/** Arguments a Redis command accepts. */
+export type RedisArg = string | number | Buffer
+
+export interface ProbeResult {
+  ok: boolean
+  /** Round trip in milliseconds; undefined when the probe failed. */
+  latencyMs: number | undefined
+  /** Epoch milliseconds of the probe's end. */
+  at: number
+  /** Error message (never containing the password) when the probe failed. */
+  error: string | undefined
+}
+
+export interface PoolStats {
+  max: number
+  active: number
+  idle: number
+  pending: number
+  utilizationPercent: number
+}
+
+export interface PoolMonitorHealth {
+  /** Redis answered the latest probe and the breaker is not open. */
+  ready: boolean
+  /** Why it is not ready; undefined when ready. */
+  reason: string | undefined
+  breaker: BreakerState
+  lastProbe: ProbeResult | undefined
+}
+
+export interface PoolMonitorEvents {
+  /** One call per breaker transition. */
+  breakerTransition?: (from: BreakerState, to: BreakerState) => void
+  /** One call when the latest probe result flips between ok and failed. */
+  probeStateChange?: (result: ProbeResult) => void
+}
+
+export interface PoolMonitorOptions {
+  /** ioredis connection options (host, port, username, password, tls, db). */
+  redis: RedisOptions
+  /** Pool name, the `pool` label of every client-side metric. @default 'default' */
+  name?: string
+  /** Connections in the pool. @default 10 */
+  size?: number
+  /** Registry the metric families are registered on (never the global one). */
+  registry: Registry
+  logger: Logger
+  /** PING probe interval in ms; 0 disables the probe. @default 5000 */
+  probeIntervalMs?: number
+  /** Per-command timeout in ms. @default 2000 */
+  commandTimeoutMs?: number
+  /** How long an operation may wait for a pool slot before failing with pool_exhausted. @default 1000 */
+  acquireTimeoutMs?: number
+  /** Circuit breaker tuning. */
+  breaker?: Partial<BreakerOptions>
+  /** Clock in epoch ms; tests pass a fake one. @default Date.now */
+  now?: () => number
+  events?: PoolMonitorEvents
+}
+
+export interface BreakerOptions {
+  /** Failure percentage over the window that opens the breaker. @default 50 */
+  failureRateThreshold: number
+  /** Calls needed in the window before the rate is judged. @default 5 */
+  minimumCalls: number
+  /** Length of the rolling window in ms. @default 10000 */
+  windowMs: number
+  /** Time spent open before trial calls are let through. @default 5000 */
+  resetTimeoutMs: number
+  /** Successful trial calls in half-open needed to close. @default 2 */
+  halfOpenTrialCalls: number
+}
+
+export interface PoolMonitor {
+  readonly name: string
+  /** Runs one command on a pooled connection, timed, classified and guarded by the breaker. */
+  call(command: string, ...args: RedisArg[]): Promise<unknown>
+  /** Lends a whole connection (MULTI/WATCH/blocking commands) for the duration of `fn`. */
+  withConnection<T>(fn: (client: Redis) => Promise<T>): Promise<T>
+  /** Runs a PING now, updates the latency gauge and readiness, and returns the result. */
+  probe(): Promise<ProbeResult>
+  health(): PoolMonitorHealth
+  stats(): PoolStats
+  breakerState(): BreakerState
+  close(): Promise<void>
+}
