@@ -38,3 +38,10 @@ export const ScrapeTimeoutError = createError(
   504,
 )
 export const ConfigError = createError('RPM_CONFIG', '%s', 500)
+export const RedisReplyError = createError('RPM_REPLY', 'Redis replied with an error: %s', 502)
+export const UnsupportedCommandError = createError(
+  'RPM_UNSUPPORTED_COMMAND',
+  'Command %s changes connection state and cannot run on a shared connection; use withConnection()',
+  400,
+)
+export const OperationError = createError('RPM_OPERATION', 'Redis operation failed: %s', 500)

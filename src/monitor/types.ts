@@ -23,7 +23,14 @@ export interface PoolStats {
   idle: number
   pending: number
   utilizationPercent: number
+  /** Replies the sockets still owe (timed-out commands included) plus exclusive leases: bounded by size x slots. */
+  inFlight: number
 }
+
+/** One command of a pipeline or transaction: name then arguments. */
+export type RedisCommand = [command: string, ...args: RedisArg[]]
+/** ioredis' per-command outcome of a pipeline or transaction: [error, reply]. */
+export type PipelineResult = Array<[error: Error | null, reply: unknown]>
 
 export interface PoolMonitorHealth {
   /** Redis answered the latest probe and the breaker is not open. */
@@ -57,6 +64,8 @@ export interface PoolMonitorOptions {
   commandTimeoutMs?: number
   /** How long an operation may wait for a pool slot before failing with pool_exhausted. @default 1000 */
   acquireTimeoutMs?: number
+  /** Operations one connection carries in flight at once before the next connection is used. @default 32 */
+  slotsPerConnection?: number
   /** Circuit breaker tuning. */
   breaker?: Partial<BreakerOptions>
   /** Clock in epoch ms; tests pass a fake one. @default Date.now */
@@ -73,14 +82,23 @@ export interface BreakerOptions {
   windowMs: number
   /** Time spent open before trial calls are let through. @default 5000 */
   resetTimeoutMs: number
-  /** Successful trial calls in half-open needed to close. @default 2 */
+  /** Successful trial calls in half-open needed to close (PING probes count as trials). @default 2 */
   halfOpenTrialCalls: number
+  /** Consecutive failed PING probes that open a closed breaker, traffic or not. @default 2 */
+  probeFailuresToOpen: number
 }
 
 export interface PoolMonitor {
   readonly name: string
   /** Runs one command on a pooled connection, timed, classified and guarded by the breaker. */
   call(command: string, ...args: RedisArg[]): Promise<unknown>
+  /**
+   * Sends the commands back to back on one pooled connection and times them as one operation
+   * (`command="pipeline"`). Reply errors come back per command in the result.
+   */
+  pipeline(commands: RedisCommand[]): Promise<PipelineResult>
+  /** Runs the commands as one MULTI/EXEC transaction, timed as one operation (`command="multi"`). */
+  multi(commands: RedisCommand[]): Promise<PipelineResult>
   /** Lends a whole connection (MULTI/WATCH/blocking commands) for the duration of `fn`. */
   withConnection<T>(fn: (client: Redis) => Promise<T>): Promise<T>
   /** Runs a PING now, updates the latency gauge and readiness, and returns the result. */

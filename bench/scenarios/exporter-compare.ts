@@ -1,0 +1,148 @@
+// Issue 7: this service against oliver006/redis_exporter on the same Redis, in the same run.
+// - scrape_p50_ratio_vs_redis_exporter: warm /metrics p50 of ours / theirs, interleaved scrapes
+// - blackhole_scrape_seconds: Redis frozen (SIGSTOP), time to an answer with a 5 s scrape budget header
+// - rss_mb: resident memory after BENCH_RSS_SECONDS (default 300) of scrapes plus pool load
+import { writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { freePort, startRedis } from '../../test/helpers/redis-server.js'
+import { barChartSvg } from '../lib/chart.js'
+import { launch, rssMb, waitForHttp } from '../lib/processes.js'
+import { mergeResults } from '../lib/results.js'
+import { percentile, round } from '../lib/stats.js'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const SCRAPES = Number(process.env['BENCH_SCRAPES'] ?? 300)
+const RSS_SECONDS = Number(process.env['BENCH_RSS_SECONDS'] ?? 300)
+const BLACKHOLE_CAP_SECONDS = 30
+
+async function scrape(
+  url: string,
+  headers: Record<string, string> = {},
+  timeoutMs = 30_000,
+): Promise<number> {
+  const start = performance.now()
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) })
+  await res.arrayBuffer()
+  if (res.status !== 200) throw new Error(`${url} answered ${res.status}`)
+  return (performance.now() - start) / 1000
+}
+
+async function timeToAnswer(url: string, headers: Record<string, string>): Promise<number> {
+  const start = performance.now()
+  try {
+    const res = await fetch(url, { headers, signal: AbortSignal.timeout(BLACKHOLE_CAP_SECONDS * 1000) })
+    await res.arrayBuffer()
+  } catch {
+    return BLACKHOLE_CAP_SECONDS
+  }
+  return (performance.now() - start) / 1000
+}
+
+const redis = await startRedis({ args: ['--enable-debug-command', 'yes'] })
+try {
+  // A realistic keyspace: several prefixes and two databases.
+  for (const prefix of ['session', 'user', 'market', 'candles'])
+    await redis.cli('DEBUG', 'POPULATE', '25000', prefix)
+  await redis.cli('-n', '1', 'DEBUG', 'POPULATE', '10000', 'cache')
+
+  const ourPort = await freePort()
+  const theirPort = await freePort()
+  const ours = launch(process.execPath, [join(root, 'bin', 'redis-pool-monitor.js'), 'serve'], {
+    REDIS_URL: redis.url,
+    HOST: '127.0.0.1',
+    PORT: String(ourPort),
+    LOG_LEVEL: 'warn',
+    BENCH_POOL_LOAD: '1',
+  })
+  const theirs = launch('prometheus-redis-exporter', [
+    `-redis.addr=redis://127.0.0.1:${redis.port}`,
+    `-web.listen-address=127.0.0.1:${theirPort}`,
+  ])
+  const ourUrl = `http://127.0.0.1:${ourPort}/metrics`
+  const theirUrl = `http://127.0.0.1:${theirPort}/metrics`
+  await Promise.all([waitForHttp(ourUrl), waitForHttp(theirUrl)])
+
+  for (let i = 0; i < 20; i++) await Promise.all([scrape(ourUrl), scrape(theirUrl)])
+  const ourTimes: number[] = []
+  const theirTimes: number[] = []
+  for (let i = 0; i < SCRAPES; i++) {
+    // Alternate who goes first so neither always scrapes a just-warmed Redis.
+    if (i % 2 === 0) {
+      ourTimes.push(await scrape(ourUrl))
+      theirTimes.push(await scrape(theirUrl))
+    } else {
+      theirTimes.push(await scrape(theirUrl))
+      ourTimes.push(await scrape(ourUrl))
+    }
+  }
+  const ourP50 = percentile(ourTimes, 50)
+  const theirP50 = percentile(theirTimes, 50)
+
+  // Memory: scrapes every second plus load on Redis, then RSS of both processes.
+  const rssDeadline = Date.now() + RSS_SECONDS * 1000
+  while (Date.now() < rssDeadline) {
+    await Promise.all([scrape(ourUrl), scrape(theirUrl), new Promise((r) => setTimeout(r, 1000))])
+  }
+  const ourRss = rssMb(ours.child.pid!)
+  const theirRss = rssMb(theirs.child.pid!)
+
+  // Blackhole: the first scrape after Redis freezes is the worst one.
+  const budget = { 'X-Prometheus-Scrape-Timeout-Seconds': '5' }
+  redis.pause()
+  const [ourBlackhole, theirBlackhole] = await Promise.all([
+    timeToAnswer(ourUrl, budget),
+    timeToAnswer(theirUrl, budget),
+  ])
+  redis.resume()
+
+  await Promise.all([ours.stop(), theirs.stop()])
+
+  const figures = {
+    scrape_p50_ratio_vs_redis_exporter: round(ourP50 / theirP50),
+    scrape_p50_ms: { ours: round(ourP50 * 1000), redis_exporter: round(theirP50 * 1000) },
+    scrape_p99_ms: {
+      ours: round(percentile(ourTimes, 99) * 1000),
+      redis_exporter: round(percentile(theirTimes, 99) * 1000),
+    },
+    scrapes_each: SCRAPES,
+    blackhole_scrape_seconds: round(ourBlackhole),
+    blackhole_scrape_seconds_redis_exporter: round(theirBlackhole),
+    blackhole_cap_seconds: BLACKHOLE_CAP_SECONDS,
+    rss_mb: round(ourRss, 1),
+    rss_mb_redis_exporter: round(theirRss, 1),
+    rss_after_seconds: RSS_SECONDS,
+  }
+  mergeResults('exporter_compare', figures)
+  console.table({
+    'scrape p50 (ms)': figures.scrape_p50_ms,
+    'scrape p99 (ms)': figures.scrape_p99_ms,
+    'frozen Redis, 5 s budget (s)': {
+      ours: figures.blackhole_scrape_seconds,
+      redis_exporter: theirBlackhole,
+    },
+    'RSS (MB)': { ours: figures.rss_mb, redis_exporter: figures.rss_mb_redis_exporter },
+  })
+  writeFileSync(
+    join(root, 'docs', 'benchmarks.svg'),
+    barChartSvg(
+      'redis-pool-monitor vs redis_exporter (lower is better)',
+      ['redis-pool-monitor', 'redis_exporter'],
+      [
+        {
+          label: 'scrape p50 (ms)',
+          values: [figures.scrape_p50_ms.ours, figures.scrape_p50_ms.redis_exporter],
+        },
+        {
+          label: 'scrape p99 (ms)',
+          values: [figures.scrape_p99_ms.ours, figures.scrape_p99_ms.redis_exporter],
+        },
+        { label: 'frozen Redis scrape (s)', values: [ourBlackhole, theirBlackhole] },
+        { label: 'RSS (MB)', values: [ourRss, theirRss] },
+      ],
+      '',
+    ),
+  )
+} finally {
+  await redis.stop()
+}

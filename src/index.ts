@@ -1,0 +1,22 @@
+// The library's public surface: a pool of ioredis connections with Prometheus metrics, probes and
+// a circuit breaker. The service (src/server.ts) is built on the same exports.
+
+export * from './errors.js'
+export { poolMetrics, serviceMetrics } from './metrics/definitions.js'
+export { BREAKER_DEFAULTS, BREAKER_STATE_CODE, type Breaker, createBreaker } from './monitor/breaker.js'
+export { classifyError, redact } from './monitor/classify.js'
+export { commandLabel, isBlocking } from './monitor/command-names.js'
+export { createPoolMonitor } from './monitor/pool-monitor.js'
+export type {
+  BreakerOptions,
+  BreakerState,
+  PipelineResult,
+  PoolMonitor,
+  PoolMonitorEvents,
+  PoolMonitorHealth,
+  PoolMonitorOptions,
+  PoolStats,
+  ProbeResult,
+  RedisArg,
+  RedisCommand,
+} from './monitor/types.js'

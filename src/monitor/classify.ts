@@ -1,0 +1,110 @@
+import {
+  CircuitOpenError,
+  CommandTimeoutError,
+  ConnectionError,
+  ErrorType,
+  OperationError,
+  PoolExhaustedError,
+  RedisReplyError,
+} from '../errors.js'
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+])
+
+const CONNECTION_MESSAGES = [
+  "Stream isn't writeable",
+  'Connection is closed',
+  'Reached the max retries per request limit',
+  'connect ETIMEDOUT',
+  'Socket timeout',
+]
+
+/** Replies that mean the connection itself is unusable, not that the command was wrong. */
+const CONNECTION_REPLY_PREFIXES = ['NOAUTH', 'WRONGPASS', 'LOADING', 'MASTERDOWN']
+
+interface ErrorLike {
+  name?: unknown
+  code?: unknown
+  message?: unknown
+}
+
+function messageOf(err: unknown): string {
+  if (err && typeof err === 'object' && typeof (err as ErrorLike).message === 'string') {
+    return (err as ErrorLike).message as string
+  }
+  return String(err)
+}
+
+/** The `type` label value for an error thrown by ioredis or by the pool. */
+export function classifyError(err: unknown): ErrorType {
+  if (err === null || typeof err !== 'object') return ErrorType.other
+  const { name, code } = err as ErrorLike
+  const message = messageOf(err)
+  if (code === 'RPM_POOL_EXHAUSTED') return ErrorType.poolExhausted
+  if (code === 'RPM_CIRCUIT_OPEN') return ErrorType.circuitOpen
+  if (code === 'RPM_COMMAND_TIMEOUT') return ErrorType.timeout
+  if (code === 'RPM_CONNECTION' || code === 'RPM_POOL_CLOSED') return ErrorType.connection
+  if (code === 'RPM_REPLY') return ErrorType.reply
+  if (name === 'ReplyError') {
+    return CONNECTION_REPLY_PREFIXES.some((p) => message.startsWith(p))
+      ? ErrorType.connection
+      : ErrorType.reply
+  }
+  if (message === 'Command timed out') return ErrorType.timeout
+  if (name === 'MaxRetriesPerRequestError') return ErrorType.connection
+  if (typeof code === 'string' && CONNECTION_CODES.has(code)) return ErrorType.connection
+  if (CONNECTION_MESSAGES.some((m) => message.includes(m))) return ErrorType.connection
+  return ErrorType.other
+}
+
+/** Replaces every occurrence of each secret (and its URL-encoded form) with `***`. */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text
+  for (const secret of secrets) {
+    if (!secret) continue
+    for (const form of new Set([secret, encodeURIComponent(secret)])) {
+      out = out.split(form).join('***')
+    }
+  }
+  return out
+}
+
+/**
+ * The error handed to the caller: one of the coded errors of src/errors.ts, with a message that
+ * never holds a secret. ioredis errors are not passed on as they are because they carry the
+ * command's arguments (`err.command.args`), which for AUTH and HELLO include the password, and a
+ * logger serialising the error would print them.
+ */
+export function toPublicError(
+  err: unknown,
+  type: ErrorType,
+  context: { command: string; timeoutMs: number; pool: string; secrets: readonly string[] },
+): Error {
+  if (err instanceof Error && typeof (err as ErrorLike).code === 'string') {
+    const code = (err as ErrorLike).code as string
+    if (code.startsWith('RPM_')) return err
+  }
+  const message = redact(messageOf(err), context.secrets)
+  switch (type) {
+    case ErrorType.timeout:
+      return new CommandTimeoutError(context.command, context.timeoutMs)
+    case ErrorType.connection:
+      return new ConnectionError(message)
+    case ErrorType.reply:
+      return new RedisReplyError(message)
+    case ErrorType.poolExhausted:
+      return new PoolExhaustedError(context.timeoutMs)
+    case ErrorType.circuitOpen:
+      return new CircuitOpenError(context.pool)
+    default:
+      return new OperationError(message)
+  }
+}

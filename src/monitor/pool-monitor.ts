@@ -1,0 +1,393 @@
+import assert from 'node:assert'
+import { performance } from 'node:perf_hooks'
+import type { Redis } from 'ioredis'
+import { ConnectionError, ErrorType, PoolClosedError, UnsupportedCommandError } from '../errors.js'
+import { createConnection } from '../redis/connection.js'
+import { createMultiplexPool, type PooledConnection } from '../redis/multiplex-pool.js'
+import { createBreaker } from './breaker.js'
+import { classifyError, redact, toPublicError } from './classify.js'
+import { changesConnectionState, commandLabel, isBlocking } from './command-names.js'
+import type { Observe } from './fast-histogram.js'
+import { poolFamilies } from './metrics.js'
+import type {
+  BreakerState,
+  PipelineResult,
+  PoolMonitor,
+  PoolMonitorHealth,
+  PoolMonitorOptions,
+  PoolStats,
+  ProbeResult,
+  RedisArg,
+  RedisCommand,
+} from './types.js'
+
+/**
+ * A pool of real ioredis connections to one Redis, instrumented: every operation is timed into
+ * redis_operation_duration_seconds, every failure is classified into redis_operation_errors_total,
+ * a PING probe keeps redis_connection_latency_ms and readiness current, and a circuit breaker
+ * fails calls fast while Redis is down. See src/monitor/README.md for why it is built this way.
+ */
+export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
+  const name = options.name ?? 'default'
+  const size = options.size ?? 10
+  const probeIntervalMs = options.probeIntervalMs ?? 5_000
+  const commandTimeoutMs = options.commandTimeoutMs ?? 2_000
+  const acquireTimeoutMs = options.acquireTimeoutMs ?? 1_000
+  const slotsPerConnection = options.slotsPerConnection ?? 32
+  const now = options.now ?? Date.now
+  const events = options.events ?? {}
+  assert(options.registry, 'a prom-client Registry is required (never the global one)')
+  assert(options.logger, 'a pino logger is required')
+  assert(Number.isInteger(size) && size >= 1, 'size must be an integer >= 1')
+  assert(probeIntervalMs >= 0, 'probeIntervalMs must be >= 0 (0 disables the probe)')
+  assert(commandTimeoutMs > 0, 'commandTimeoutMs must be > 0')
+
+  const families = poolFamilies(options.registry)
+  assert(
+    ![...families.sources].some((s) => s.name === name),
+    `a pool named ${name} is already registered on this registry`,
+  )
+  const log = options.logger.child({ pool: name })
+  const secrets = [options.redis.password, options.redis.username].filter(
+    (s): s is string => typeof s === 'string' && s.length > 0,
+  )
+
+  const clients = Array.from({ length: size }, (_, index) =>
+    createConnection({ redis: options.redis, pool: name, index, commandTimeoutMs }),
+  )
+  const pool = createMultiplexPool({ clients, slotsPerConnection, acquireTimeoutMs, name })
+
+  let closed = false
+  let lastProbe: ProbeResult | undefined
+  let lastConnectionError: string | undefined
+
+  const breaker = createBreaker(options.breaker ?? {}, {
+    now,
+    onTransition(from, to) {
+      families.breakerTransitions.inc({ pool: name, from, to })
+      if (to === 'open')
+        log.warn({ from, to }, 'circuit breaker opened: calls fail fast until Redis answers again')
+      else log.info({ from, to }, `circuit breaker ${to === 'closed' ? 'closed' : 'half-open'}`)
+      notify(() => events.breakerTransition?.(from, to))
+    },
+  })
+
+  // Pre-bound label sets: the hot path never builds a label object.
+  const errorCounters = Object.fromEntries(
+    Object.values(ErrorType).map((type) => [type, () => families.operationErrors.inc({ pool: name, type })]),
+  ) as Record<ErrorType, () => void>
+  const observeAcquire = families.acquireDuration.child({ pool: name })
+  const operationObservers = new Map<string, { ok: Observe; error: Observe }>()
+  function observers(label: string) {
+    let pair = operationObservers.get(label)
+    if (pair === undefined) {
+      pair = {
+        ok: families.operationDuration.child({ pool: name, command: label, status: 'ok' }),
+        error: families.operationDuration.child({ pool: name, command: label, status: 'error' }),
+      }
+      operationObservers.set(label, pair)
+    }
+    return pair
+  }
+
+  const stats = (): PoolStats => {
+    const s = pool.stats()
+    return { ...s, utilizationPercent: (s.active / s.max) * 100 }
+  }
+  const detachMetrics = families.attach({
+    name,
+    stats,
+    breakerState: () => breaker.state(),
+    latencyMs: () => (lastProbe?.ok ? lastProbe.latencyMs : undefined),
+  })
+
+  function notify(hook: () => void): void {
+    try {
+      hook()
+    } catch (err) {
+      log.error({ err }, 'a pool monitor event hook threw')
+    }
+  }
+
+  // Connection events: one debug line per connection state change, never one per retry. The
+  // error listener is required anyway: an ioredis client without one crashes the process.
+  clients.forEach((client, index) => {
+    let up = false
+    client.on('error', (err: Error) => {
+      lastConnectionError = redact(err.message, secrets)
+    })
+    client.on('ready', () => {
+      if (!up) log.debug({ connection: index }, 'redis connection ready')
+      up = true
+      // A connection coming back after a failed probe: check now rather than at the next tick.
+      if (lastProbe && !lastProbe.ok && !closed) scheduleProbe(0)
+    })
+    client.on('close', () => {
+      if (up) log.debug({ connection: index }, 'redis connection lost')
+      up = false
+    })
+  })
+
+  /** Counts the failure, feeds the breaker and returns the error the caller sees. */
+  function fail(err: unknown, command: string, label: string | undefined, startedAt: number): Error {
+    const type = classifyError(err)
+    errorCounters[type]()
+    if (type === ErrorType.timeout || type === ErrorType.connection) breaker.onFailure()
+    else if (type === ErrorType.reply) breaker.onSuccess()
+    else breaker.onNeutral()
+    if (label !== undefined) observers(label).error((performance.now() - startedAt) / 1000)
+    return toPublicError(err, type, {
+      command: label ?? commandLabel(command),
+      timeoutMs: commandTimeoutMs,
+      pool: name,
+      secrets,
+    })
+  }
+
+  function refuse(err: Error): Promise<never> {
+    errorCounters[classifyError(err)]()
+    return Promise.reject(err)
+  }
+
+  async function runShared<T>(
+    conn: PooledConnection,
+    command: string,
+    label: string,
+    send: (client: Redis) => Promise<T>,
+  ): Promise<T> {
+    const startedAt = performance.now()
+    let result: T
+    try {
+      result = await send(conn.client)
+    } catch (err) {
+      pool.release(conn)
+      throw fail(err, command, label, startedAt)
+    }
+    pool.release(conn)
+    breaker.onSuccess()
+    observers(label).ok((performance.now() - startedAt) / 1000)
+    return result
+  }
+
+  function shared<T>(command: string, label: string, send: (client: Redis) => Promise<T>): Promise<T> {
+    if (closed) return Promise.reject(new PoolClosedError(name))
+    if (!breaker.tryAcquire()) return refuse(toPublicError(undefined, ErrorType.circuitOpen, context(label)))
+    const conn = pool.tryAcquire()
+    if (conn !== undefined) {
+      observeAcquire(0)
+      return runShared(conn, command, label, send)
+    }
+    const waitStart = performance.now()
+    return pool.acquire().then(
+      (acquired) => {
+        observeAcquire((performance.now() - waitStart) / 1000)
+        return runShared(acquired, command, label, send)
+      },
+      (err) => {
+        observeAcquire((performance.now() - waitStart) / 1000)
+        throw fail(err, command, undefined, waitStart)
+      },
+    )
+  }
+
+  const context = (command: string) => ({ command, timeoutMs: acquireTimeoutMs, pool: name, secrets })
+
+  async function exclusive<T>(command: string, fn: (client: Redis) => Promise<T>): Promise<T> {
+    if (closed) throw new PoolClosedError(name)
+    if (!breaker.tryAcquire()) {
+      return refuse(toPublicError(undefined, ErrorType.circuitOpen, context(command)))
+    }
+    const waitStart = performance.now()
+    let conn: PooledConnection
+    try {
+      conn = await pool.acquireExclusive()
+    } catch (err) {
+      observeAcquire((performance.now() - waitStart) / 1000)
+      throw fail(err, command, undefined, waitStart)
+    }
+    observeAcquire((performance.now() - waitStart) / 1000)
+    try {
+      const result = await fn(conn.client)
+      breaker.onSuccess()
+      return result
+    } catch (err) {
+      const type = classifyError(err)
+      errorCounters[type]()
+      if (type === ErrorType.timeout || type === ErrorType.connection) breaker.onFailure()
+      else if (type === ErrorType.reply) breaker.onSuccess()
+      else breaker.onNeutral()
+      throw err
+    } finally {
+      pool.releaseExclusive(conn)
+    }
+  }
+
+  /** Pipeline/transaction replies: a transport failure fails the operation, reply errors stay per command. */
+  async function batch(kind: 'pipeline' | 'multi', commands: RedisCommand[]): Promise<PipelineResult> {
+    const results = await shared(kind, kind, async (client) => {
+      const out = (await (kind === 'multi' ? client.multi(commands) : client.pipeline(commands)).exec()) ?? []
+      const transport = out.find(([err]) => {
+        const type = err ? classifyError(err) : undefined
+        return type === ErrorType.timeout || type === ErrorType.connection
+      })
+      if (transport) throw transport[0]
+      return out as PipelineResult
+    })
+    for (const [err] of results) if (err) errorCounters[classifyError(err)]()
+    return results
+  }
+
+  // --- probe ---------------------------------------------------------------------------------
+  let probeTimer: NodeJS.Timeout | undefined
+  let probing: Promise<ProbeResult> | undefined
+
+  function scheduleProbe(delayMs: number): void {
+    if (closed || probeIntervalMs === 0) return
+    clearTimeout(probeTimer)
+    probeTimer = setTimeout(() => {
+      void probe()
+        .catch(() => undefined)
+        .finally(() => scheduleProbe(probeIntervalMs))
+    }, delayMs)
+    probeTimer.unref()
+  }
+
+  /** The least-loaded open connection nobody holds exclusively; the probe bypasses slot limits. */
+  function probeConnection(): PooledConnection | 'leased' | undefined {
+    let best: PooledConnection | undefined
+    let anyLeased = false
+    for (const conn of pool.connections) {
+      if (conn.client.status !== 'ready') continue
+      if (conn.exclusive) {
+        anyLeased = true
+        continue
+      }
+      if (best === undefined || conn.client.commandQueue.length < best.client.commandQueue.length) best = conn
+    }
+    return best ?? (anyLeased ? 'leased' : undefined)
+  }
+
+  async function firstReady(): Promise<void> {
+    const starting = clients.filter((c) => ['wait', 'connecting', 'connect'].includes(c.status))
+    if (starting.length === 0) return
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, commandTimeoutMs)
+      timer.unref()
+      function done() {
+        clearTimeout(timer)
+        for (const c of starting) {
+          c.off('ready', done)
+          c.off('end', done)
+        }
+        resolve()
+      }
+      for (const c of starting) {
+        c.once('ready', done)
+        c.once('end', done)
+      }
+    })
+  }
+
+  async function runProbe(): Promise<ProbeResult> {
+    if (probeConnection() === undefined) await firstReady()
+    const conn = probeConnection()
+    if (conn === 'leased')
+      return lastProbe ?? { ok: false, latencyMs: undefined, at: now(), error: 'every connection is leased' }
+    const startedAt = performance.now()
+    let result: ProbeResult
+    try {
+      if (conn === undefined) {
+        throw new ConnectionError(
+          `no connection to Redis is open${lastConnectionError ? ` (${lastConnectionError})` : ''}`,
+        )
+      }
+      await conn.client.ping()
+      result = { ok: true, latencyMs: performance.now() - startedAt, at: now(), error: undefined }
+    } catch (err) {
+      const type = classifyError(err)
+      const message = redact(err instanceof Error ? err.message : String(err), secrets)
+      result = { ok: false, latencyMs: undefined, at: now(), error: `${type}: ${message}` }
+    }
+    if (closed) return result
+    const changed = lastProbe === undefined ? !result.ok : lastProbe.ok !== result.ok
+    lastProbe = result
+    if (!result.ok) families.connectionLatency.remove({ pool: name })
+    breaker.onProbe(result.ok)
+    if (changed) {
+      if (result.ok) log.info({ latencyMs: result.latencyMs }, 'redis probe succeeded')
+      else log.warn({ reason: result.error }, 'redis probe failed')
+      notify(() => events.probeStateChange?.(result))
+    }
+    return result
+  }
+
+  function probe(): Promise<ProbeResult> {
+    if (closed) return Promise.reject(new PoolClosedError(name))
+    // Concurrent callers share one PING.
+    probing ??= runProbe().finally(() => {
+      probing = undefined
+    })
+    return probing
+  }
+
+  scheduleProbe(0)
+
+  return {
+    name,
+
+    call(command: string, ...args: RedisArg[]): Promise<unknown> {
+      if (isBlocking(command, args)) {
+        // A blocking command would stall every operation multiplexed on its connection, and its
+        // wait is not latency: it takes a whole connection and stays out of the histogram.
+        return exclusive(commandLabel(command), (client) => client.call(command, ...args)).catch((err) => {
+          throw toPublicError(err, classifyError(err), context(commandLabel(command)))
+        })
+      }
+      if (changesConnectionState(command)) {
+        return refuse(new UnsupportedCommandError(command.toLowerCase()))
+      }
+      const label = commandLabel(command)
+      return shared(command, label, (client) => client.call(command, ...args))
+    },
+
+    pipeline: (commands) => batch('pipeline', commands),
+    multi: (commands) => batch('multi', commands),
+    withConnection: (fn) => exclusive('lease', fn),
+    probe,
+
+    health(): PoolMonitorHealth {
+      const state = breaker.state()
+      let reason: string | undefined
+      if (closed) reason = 'the pool is closed'
+      else if (lastProbe === undefined) reason = 'no probe has completed yet'
+      else if (!lastProbe.ok) reason = `redis probe failed: ${lastProbe.error}`
+      else if (state === 'open') reason = 'circuit breaker is open'
+      return { ready: reason === undefined, reason, breaker: state, lastProbe }
+    },
+
+    stats,
+    breakerState: (): BreakerState => breaker.state(),
+
+    async close() {
+      if (closed) return
+      closed = true
+      clearTimeout(probeTimer)
+      pool.close()
+      await probing?.catch(() => undefined)
+      await Promise.all(
+        clients.map(async (client) => {
+          if (client.status === 'ready') {
+            try {
+              await client.quit()
+              return
+            } catch {
+              // Frozen or gone: fall through and drop the socket.
+            }
+          }
+          client.disconnect()
+        }),
+      )
+      detachMetrics(operationObservers.keys())
+    },
+  }
+}

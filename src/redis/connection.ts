@@ -1,0 +1,59 @@
+import { Redis, type RedisOptions } from 'ioredis'
+
+export interface BackoffOptions {
+  /** First reconnect delay in ms. */
+  baseMs: number
+  /** Ceiling of the exponential part in ms. */
+  capMs: number
+  /** Up to this many ms of random jitter are added, so N connections do not reconnect in step. */
+  jitterMs: number
+}
+
+export const BACKOFF_DEFAULTS: Readonly<BackoffOptions> = { baseMs: 50, capMs: 2_000, jitterMs: 250 }
+
+/** Delay before reconnect attempt `attempt` (1-based): base * 2^(attempt-1), capped, plus jitter. */
+export function reconnectDelay(
+  attempt: number,
+  options: BackoffOptions = BACKOFF_DEFAULTS,
+  random = Math.random,
+): number {
+  const exponent = Math.min(Math.max(attempt - 1, 0), 30)
+  const exponential = Math.min(options.baseMs * 2 ** exponent, options.capMs)
+  return Math.round(exponential + random() * options.jitterMs)
+}
+
+/** Client names may not contain spaces; keep what CLIENT LIST shows readable. */
+export function connectionName(pool: string, index: number | string): string {
+  return `rpm:${pool.replace(/[^\w.-]/g, '_')}:${index}`
+}
+
+export interface ConnectionOptions {
+  redis: RedisOptions
+  pool: string
+  index: number
+  commandTimeoutMs: number
+  backoff?: BackoffOptions
+}
+
+/**
+ * One pooled ioredis connection, connected eagerly so CLIENT LIST shows the whole pool at once.
+ * Bounded by design: no offline queue (a call on a dead connection fails at once instead of
+ * piling up in memory), no resend of unanswered commands after reconnect (a command may already
+ * have run; the caller has been told it failed), a per-command timeout, and reconnects with
+ * capped exponential backoff plus jitter.
+ */
+export function createConnection(options: ConnectionOptions): Redis {
+  const backoff = options.backoff ?? BACKOFF_DEFAULTS
+  return new Redis({
+    ...options.redis,
+    connectionName: connectionName(options.pool, options.index),
+    lazyConnect: false,
+    enableOfflineQueue: false,
+    enableAutoPipelining: false,
+    autoResendUnfulfilledCommands: false,
+    // 0: commands in flight when the socket closes fail at once with a connection error.
+    maxRetriesPerRequest: 0,
+    commandTimeout: options.commandTimeoutMs,
+    retryStrategy: (attempt: number) => reconnectDelay(attempt, backoff),
+  })
+}

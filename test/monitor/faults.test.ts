@@ -1,0 +1,181 @@
+import { Registry } from 'prom-client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createPoolMonitor } from '../../src/monitor/pool-monitor.js'
+import type { BreakerState, PoolMonitor } from '../../src/monitor/types.js'
+import { type RedisServer, startRedis } from '../helpers/redis-server.js'
+import { waitFor } from '../helpers/wait-for.js'
+import { captureLogger, metricValue } from './support.js'
+
+let redis: RedisServer
+
+beforeAll(async () => {
+  redis = await startRedis()
+})
+afterAll(async () => {
+  redis?.resume()
+  await redis?.stop()
+})
+
+function setup(name: string) {
+  const registry = new Registry()
+  const { logger, lines } = captureLogger()
+  const transitions: Array<[BreakerState, BreakerState]> = []
+  const m = createPoolMonitor({
+    name,
+    redis: { host: redis.host, port: redis.port },
+    registry,
+    logger,
+    size: 4,
+    probeIntervalMs: 250,
+    commandTimeoutMs: 500,
+    acquireTimeoutMs: 300,
+    breaker: { resetTimeoutMs: 2_000 },
+    events: { breakerTransition: (from, to) => transitions.push([from, to]) },
+  })
+  return { m, registry, lines, transitions }
+}
+
+/** Keeps `concurrency` callers busy until stopped; records what every call ended with. */
+function load(m: PoolMonitor, concurrency: number) {
+  let running = true
+  const outcomes = { ok: 0, errors: new Map<string, number>() }
+  const workers = Array.from({ length: concurrency }, async (_, w) => {
+    while (running) {
+      try {
+        await m.call(w % 2 ? 'get' : 'set', `load:${w}`, ...(w % 2 ? [] : ['v']))
+        outcomes.ok++
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? 'none'
+        outcomes.errors.set(code, (outcomes.errors.get(code) ?? 0) + 1)
+        // A failing call must not spin the loop hot: errors come back at once when the breaker is open.
+        await new Promise((r) => setTimeout(r, 5))
+      }
+    }
+  })
+  return {
+    outcomes,
+    stop: async () => {
+      running = false
+      await Promise.all(workers)
+    },
+  }
+}
+
+describe('faults against a real redis-server', () => {
+  it('SIGKILL with no traffic: probes alone open the breaker within 5 s', async () => {
+    const { m, transitions } = setup('idle-kill')
+    await waitFor(async () => (await m.probe()).ok, { what: 'first probe' })
+    await redis.kill()
+    const killedAt = Date.now()
+    await waitFor(() => m.breakerState() === 'open', { timeoutMs: 5_000, what: 'breaker open' })
+    expect(Date.now() - killedAt).toBeLessThan(5_000)
+    expect(transitions).toEqual([['closed', 'open']])
+    expect(m.health()).toMatchObject({ ready: false })
+    await redis.restart()
+    await waitFor(() => m.breakerState() === 'closed', { timeoutMs: 15_000, what: 'breaker closed again' })
+    expect(transitions).toEqual([
+      ['closed', 'open'],
+      ['open', 'half_open'],
+      ['half_open', 'closed'],
+    ])
+    await waitFor(() => m.health().ready, { timeoutMs: 5_000, what: 'ready again' })
+    await m.close()
+  })
+
+  it('SIGKILL under load: calls fail fast with circuit_open, then half-open and closed within 15 s of restart', async () => {
+    const { m, registry, lines, transitions } = setup('load-kill')
+    await waitFor(async () => (await m.probe()).ok, { what: 'first probe' })
+    const traffic = load(m, 32)
+    await waitFor(() => traffic.outcomes.ok > 200, { what: 'traffic flowing' })
+    await redis.kill()
+    await waitFor(() => m.breakerState() === 'open', { timeoutMs: 5_000, what: 'breaker open' })
+
+    // While open: refused without a socket, so no call waits for a timeout.
+    const refusedBefore = traffic.outcomes.errors.get('RPM_CIRCUIT_OPEN') ?? 0
+    await waitFor(() => (traffic.outcomes.errors.get('RPM_CIRCUIT_OPEN') ?? 0) > refusedBefore + 100, {
+      what: 'fast refusals',
+    })
+    await expect(m.call('get', 'x')).rejects.toMatchObject({ code: 'RPM_CIRCUIT_OPEN' })
+    expect(
+      await metricValue(registry, 'redis_operation_errors_total', { pool: 'load-kill', type: 'connection' }),
+    ).toBeGreaterThan(0)
+    expect(
+      await metricValue(registry, 'redis_operation_errors_total', {
+        pool: 'load-kill',
+        type: 'circuit_open',
+      }),
+    ).toBeGreaterThan(100)
+    expect(await metricValue(registry, 'redis_circuit_breaker_state', { pool: 'load-kill' })).toBe(2)
+
+    await redis.restart()
+    const restartedAt = Date.now()
+    await waitFor(() => m.breakerState() === 'closed', { timeoutMs: 15_000, what: 'breaker closed' })
+    expect(Date.now() - restartedAt).toBeLessThan(15_000)
+    expect(transitions.slice(-2)).toEqual([
+      ['open', 'half_open'],
+      ['half_open', 'closed'],
+    ])
+    const okBefore = traffic.outcomes.ok
+    await waitFor(() => traffic.outcomes.ok > okBefore + 100, { what: 'traffic flowing again' })
+    await traffic.stop()
+
+    expect(
+      await metricValue(registry, 'redis_circuit_breaker_transitions_total', {
+        pool: 'load-kill',
+        from: 'half_open',
+        to: 'closed',
+      }),
+    ).toBeGreaterThanOrEqual(1)
+    // One log line per state change, never one per failed command.
+    const breakerLines = lines.filter((l) => l.includes('circuit breaker'))
+    expect(breakerLines.length).toBe(transitions.length)
+    expect(lines.length).toBeLessThan(50)
+    await m.close()
+  })
+
+  it('SIGSTOP: timeouts are counted, the breaker opens, and queued work stays bounded', async () => {
+    const { m, registry } = setup('stop')
+    await waitFor(async () => (await m.probe()).ok, { what: 'first probe' })
+    const traffic = load(m, 64)
+    await waitFor(() => traffic.outcomes.ok > 200, { what: 'traffic flowing' })
+    redis.pause()
+    try {
+      let peakInFlight = 0
+      let peakPending = 0
+      await waitFor(
+        () => {
+          const s = m.stats()
+          peakInFlight = Math.max(peakInFlight, s.inFlight)
+          peakPending = Math.max(peakPending, s.pending)
+          return m.breakerState() === 'open'
+        },
+        { timeoutMs: 10_000, intervalMs: 10, what: 'breaker open' },
+      )
+      // Keep sampling for a while in the open state: nothing accumulates while Redis stays frozen.
+      const until = Date.now() + 1_500
+      while (Date.now() < until) {
+        const s = m.stats()
+        peakInFlight = Math.max(peakInFlight, s.inFlight)
+        peakPending = Math.max(peakPending, s.pending)
+        await new Promise((r) => setTimeout(r, 10))
+      }
+      // inFlight counts replies the sockets still owe, timed-out commands included: 4 connections x
+      // 32 slots (+1 probe each) and at most the 64 callers waiting, bounded by design, not by luck.
+      expect(peakInFlight).toBeGreaterThan(0)
+      expect(peakInFlight).toBeLessThanOrEqual(4 * 33)
+      expect(peakPending).toBeLessThanOrEqual(64)
+      expect(
+        await metricValue(registry, 'redis_operation_errors_total', { pool: 'stop', type: 'timeout' }),
+      ).toBeGreaterThan(0)
+      expect(m.health().ready).toBe(false)
+    } finally {
+      redis.resume()
+    }
+    await traffic.stop()
+    await waitFor(() => m.breakerState() === 'closed', {
+      timeoutMs: 15_000,
+      what: 'breaker closed after SIGCONT',
+    })
+    await m.close()
+  })
+})
