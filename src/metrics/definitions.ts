@@ -96,3 +96,334 @@ export const serviceMetrics = {
 } as const
 
 // --- server side (collectors/): owned by the server-stats collector, names from redis_exporter ---
+
+type InfoFamily = {
+  /** INFO field the value is copied from. */
+  readonly field: string
+  readonly name: string
+  readonly help: string
+  readonly type: 'gauge' | 'counter'
+  /** Converts the INFO value (e.g. microseconds to seconds, `ok` to 1). */
+  readonly convert?: 'usecToSeconds' | 'okToOne'
+}
+
+const info = (
+  field: string,
+  name: string,
+  type: 'gauge' | 'counter',
+  help: string,
+  convert?: InfoFamily['convert'],
+): InfoFamily => (convert ? { field, name, type, help, convert } : { field, name, type, help })
+
+/** Families copied from one INFO field each, under redis_exporter's names. */
+export const infoFieldMetrics: readonly InfoFamily[] = [
+  info(
+    'uptime_in_seconds',
+    'redis_uptime_in_seconds',
+    'gauge',
+    'Time since the Redis server started (seconds).',
+  ),
+  info(
+    'connected_clients',
+    'redis_connected_clients',
+    'gauge',
+    'Client connections, replicas excluded (count).',
+  ),
+  info('blocked_clients', 'redis_blocked_clients', 'gauge', 'Clients waiting in a blocking command (count).'),
+  info(
+    'tracking_clients',
+    'redis_tracking_clients',
+    'gauge',
+    'Clients using client-side caching tracking (count).',
+  ),
+  info('maxclients', 'redis_config_maxclients', 'gauge', 'Configured maximum number of clients (count).'),
+  info('used_memory', 'redis_memory_used_bytes', 'gauge', 'Memory allocated by Redis (bytes).'),
+  info(
+    'used_memory_rss',
+    'redis_memory_used_rss_bytes',
+    'gauge',
+    'Resident memory of the Redis process (bytes).',
+  ),
+  info(
+    'used_memory_peak',
+    'redis_memory_used_peak_bytes',
+    'gauge',
+    'Peak memory allocated by Redis (bytes).',
+  ),
+  info('used_memory_lua', 'redis_memory_used_lua_bytes', 'gauge', 'Memory used by the Lua engine (bytes).'),
+  info(
+    'used_memory_scripts',
+    'redis_memory_used_scripts_bytes',
+    'gauge',
+    'Memory used by cached scripts (bytes).',
+  ),
+  info(
+    'used_memory_overhead',
+    'redis_memory_used_overhead_bytes',
+    'gauge',
+    'Memory spent on server overhead (bytes).',
+  ),
+  info(
+    'used_memory_dataset',
+    'redis_memory_used_dataset_bytes',
+    'gauge',
+    'Memory used by the dataset (bytes).',
+  ),
+  info('used_memory_startup', 'redis_memory_used_startup_bytes', 'gauge', 'Memory used at startup (bytes).'),
+  info('maxmemory', 'redis_memory_max_bytes', 'gauge', 'Configured maxmemory, 0 when unlimited (bytes).'),
+  info(
+    'mem_fragmentation_ratio',
+    'redis_mem_fragmentation_ratio',
+    'gauge',
+    'RSS divided by used memory (ratio).',
+  ),
+  info('mem_fragmentation_bytes', 'redis_mem_fragmentation_bytes', 'gauge', 'RSS minus used memory (bytes).'),
+  info(
+    'total_connections_received',
+    'redis_connections_received_total',
+    'counter',
+    'Connections accepted by the server (count).',
+  ),
+  info(
+    'total_commands_processed',
+    'redis_commands_processed_total',
+    'counter',
+    'Commands processed by the server (count).',
+  ),
+  info(
+    'rejected_connections',
+    'redis_rejected_connections_total',
+    'counter',
+    'Connections rejected because of maxclients (count).',
+  ),
+  info(
+    'total_net_input_bytes',
+    'redis_net_input_bytes_total',
+    'counter',
+    'Bytes read from the network (bytes).',
+  ),
+  info(
+    'total_net_output_bytes',
+    'redis_net_output_bytes_total',
+    'counter',
+    'Bytes written to the network (bytes).',
+  ),
+  info('keyspace_hits', 'redis_keyspace_hits_total', 'counter', 'Successful key lookups (count).'),
+  info('keyspace_misses', 'redis_keyspace_misses_total', 'counter', 'Failed key lookups (count).'),
+  info('evicted_keys', 'redis_evicted_keys_total', 'counter', 'Keys evicted because of maxmemory (count).'),
+  info('expired_keys', 'redis_expired_keys_total', 'counter', 'Keys expired by TTL (count).'),
+  info(
+    'total_error_replies',
+    'redis_total_error_replies',
+    'counter',
+    'Error replies sent to clients (count).',
+  ),
+  info('pubsub_channels', 'redis_pubsub_channels', 'gauge', 'Pub/sub channels with subscribers (count).'),
+  info('pubsub_patterns', 'redis_pubsub_patterns', 'gauge', 'Pub/sub patterns with subscribers (count).'),
+  info(
+    'latest_fork_usec',
+    'redis_latest_fork_seconds',
+    'gauge',
+    'Duration of the latest fork (seconds).',
+    'usecToSeconds',
+  ),
+  info(
+    'rdb_changes_since_last_save',
+    'redis_rdb_changes_since_last_save',
+    'gauge',
+    'Writes since the last RDB save (count).',
+  ),
+  info('rdb_bgsave_in_progress', 'redis_rdb_bgsave_in_progress', 'gauge', 'Whether a BGSAVE runs (boolean).'),
+  info(
+    'rdb_last_save_time',
+    'redis_rdb_last_save_timestamp_seconds',
+    'gauge',
+    'Time of the last successful RDB save (unix seconds).',
+  ),
+  info(
+    'rdb_last_bgsave_status',
+    'redis_rdb_last_bgsave_status',
+    'gauge',
+    'Whether the last BGSAVE succeeded (boolean).',
+    'okToOne',
+  ),
+  info(
+    'rdb_last_bgsave_time_sec',
+    'redis_rdb_last_bgsave_duration_sec',
+    'gauge',
+    'Duration of the last BGSAVE (seconds).',
+  ),
+  info('aof_enabled', 'redis_aof_enabled', 'gauge', 'Whether AOF persistence is on (boolean).'),
+  info(
+    'aof_rewrite_in_progress',
+    'redis_aof_rewrite_in_progress',
+    'gauge',
+    'Whether an AOF rewrite runs (boolean).',
+  ),
+  info(
+    'aof_last_bgrewrite_status',
+    'redis_aof_last_bgrewrite_status',
+    'gauge',
+    'Whether the last AOF rewrite succeeded (boolean).',
+    'okToOne',
+  ),
+  info('loading', 'redis_loading_dump_file', 'gauge', 'Whether the server is loading a dump file (boolean).'),
+  info('connected_slaves', 'redis_connected_slaves', 'gauge', 'Connected replicas (count).'),
+  info(
+    'master_repl_offset',
+    'redis_master_repl_offset',
+    'gauge',
+    'Replication offset of this server (bytes).',
+  ),
+  info(
+    'repl_backlog_active',
+    'redis_repl_backlog_is_active',
+    'gauge',
+    'Whether the replication backlog is on (boolean).',
+  ),
+  info(
+    'repl_backlog_size',
+    'redis_replication_backlog_bytes',
+    'gauge',
+    'Size of the replication backlog (bytes).',
+  ),
+  info(
+    'master_last_io_seconds_ago',
+    'redis_master_last_io_seconds_ago',
+    'gauge',
+    'Time since the last interaction with the master, on a replica (seconds).',
+  ),
+  info('used_cpu_sys', 'redis_cpu_sys_seconds_total', 'counter', 'System CPU used by Redis (seconds).'),
+  info('used_cpu_user', 'redis_cpu_user_seconds_total', 'counter', 'User CPU used by Redis (seconds).'),
+  info(
+    'used_cpu_sys_children',
+    'redis_cpu_sys_children_seconds_total',
+    'counter',
+    'System CPU used by background processes (seconds).',
+  ),
+  info(
+    'used_cpu_user_children',
+    'redis_cpu_user_children_seconds_total',
+    'counter',
+    'User CPU used by background processes (seconds).',
+  ),
+  info(
+    'active_defrag_running',
+    'redis_active_defrag_running',
+    'gauge',
+    'Whether active defragmentation runs (boolean).',
+  ),
+  info(
+    'lazyfree_pending_objects',
+    'redis_lazyfree_pending_objects',
+    'gauge',
+    'Objects waiting to be freed (count).',
+  ),
+  info('number_of_cached_scripts', 'redis_number_of_cached_scripts', 'gauge', 'Cached Lua scripts (count).'),
+]
+
+/** INFO fields copied as labels of redis_instance_info, as redis_exporter does. */
+export const INSTANCE_INFO_LABELS = [
+  'redis_version',
+  'redis_build_id',
+  'redis_mode',
+  'os',
+  'role',
+  'maxmemory_policy',
+  'tcp_port',
+  'run_id',
+  'process_id',
+] as const
+
+export const serverMetrics = {
+  up: {
+    name: 'redis_up',
+    help: 'Whether the latest collection from Redis succeeded: 1 up, 0 down (boolean).',
+  },
+  instanceInfo: {
+    name: 'redis_instance_info',
+    help: 'Information about the Redis instance, always 1 (info).',
+    labelNames: INSTANCE_INFO_LABELS,
+  },
+  startTime: { name: 'redis_start_time_seconds', help: 'Time the Redis server started (unix seconds).' },
+  masterLinkUp: {
+    name: 'redis_master_link_up',
+    help: 'Whether a replica is connected to its master: 1 up, 0 down (boolean).',
+    labelNames: ['master_host', 'master_port'] as const,
+  },
+  dbKeys: { name: 'redis_db_keys', help: 'Keys in the database (count).', labelNames: ['db'] as const },
+  dbKeysExpiring: {
+    name: 'redis_db_keys_expiring',
+    help: 'Keys with a TTL in the database (count).',
+    labelNames: ['db'] as const,
+  },
+  dbAvgTtl: {
+    name: 'redis_db_avg_ttl_seconds',
+    help: 'Average TTL of the keys with a TTL in the database (seconds).',
+    labelNames: ['db'] as const,
+  },
+  commandCalls: {
+    name: 'redis_commands_total',
+    help: 'Calls per command, from INFO commandstats (count).',
+    labelNames: ['cmd'] as const,
+  },
+  commandDuration: {
+    name: 'redis_commands_duration_seconds_total',
+    help: 'Time spent per command, from INFO commandstats (seconds).',
+    labelNames: ['cmd'] as const,
+  },
+  commandRejected: {
+    name: 'redis_commands_rejected_calls_total',
+    help: 'Rejected calls per command (count).',
+    labelNames: ['cmd'] as const,
+  },
+  commandFailed: {
+    name: 'redis_commands_failed_calls_total',
+    help: 'Failed calls per command (count).',
+    labelNames: ['cmd'] as const,
+  },
+  errors: {
+    name: 'redis_errors_total',
+    help: 'Error replies by error prefix (count).',
+    labelNames: ['err'] as const,
+  },
+  slowlogLength: { name: 'redis_slowlog_length', help: 'Entries in the slow log (count).' },
+  slowlogLastId: { name: 'redis_slowlog_last_id', help: 'Id of the newest slow log entry (id).' },
+  lastSlowExecution: {
+    name: 'redis_last_slow_execution_duration_seconds',
+    help: 'Duration of the newest slow log entry (seconds).',
+  },
+  keyGroupCount: {
+    name: 'redis_key_group_count',
+    help: 'Keys in the key group; an estimate when the sampled fraction is below 1 (count).',
+    labelNames: ['db', 'key_group'] as const,
+  },
+  keyGroupMemory: {
+    name: 'redis_key_group_memory_usage_bytes',
+    help: 'Memory used by the keys of the key group, from MEMORY USAGE; an estimate when sampled (bytes).',
+    labelNames: ['db', 'key_group'] as const,
+  },
+  distinctKeyGroups: {
+    name: 'redis_number_of_distinct_key_groups',
+    help: 'Distinct key groups found, overflow included (count).',
+    labelNames: ['db'] as const,
+  },
+  keyGroupsDuration: {
+    name: 'redis_last_key_groups_scrape_duration_milliseconds',
+    help: 'Duration of the latest complete key-group pass (milliseconds).',
+  },
+  keyGroupsSampledFraction: {
+    name: 'redis_key_groups_sampled_fraction',
+    help: 'Fraction of the keyspace the latest key-group pass scanned: 1 exact, below 1 an estimate (ratio).',
+    labelNames: ['db'] as const,
+  },
+  keyGroupsAge: {
+    name: 'redis_key_groups_age_seconds',
+    help: 'Time since the latest complete key-group pass ended (seconds).',
+  },
+  memoryPurges: {
+    name: 'redis_monitor_memory_purges_total',
+    help: 'MEMORY PURGE runs triggered by AUTO_MEMORY_PURGE, by result (count).',
+    labelNames: ['result'] as const,
+  },
+} as const

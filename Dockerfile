@@ -1,0 +1,39 @@
+# syntax=docker/dockerfile:1
+# redis-pool-monitor: build with the dev toolchain, run on a slim image with production deps only.
+#   docker build -t redis-pool-monitor .
+#   docker run --rm -p 9122:9122 -e REDIS_URL=redis://host:6379 redis-pool-monitor
+# PID 1 is tini (installed below), so SIGTERM reaches node and zombies are reaped; with
+# `docker run --init` Docker's own init does the same.
+
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npx tsc -p tsconfig.build.json
+
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+FROM node:24-bookworm-slim
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends tini \
+  && rm -rf /var/lib/apt/lists/*
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=9122
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY bin ./bin
+# Numeric, so Kubernetes' runAsNonRoot can verify it (the image's `node` user is 1000).
+USER 1000:1000
+EXPOSE 9122
+HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||9122)+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["node", "bin/redis-pool-monitor.js", "serve"]

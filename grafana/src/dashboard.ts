@@ -1,0 +1,325 @@
+/**
+ * The redis-pool-monitor dashboard as code. `npm run generate:dashboard` writes it to
+ * grafana/dashboards/redis-pool-monitor.json; test/stack/dashboard.test.ts checks the two agree.
+ * Every panel and query names the provisioned datasource by uid: `${DS_...}` inputs do not resolve
+ * under file provisioning.
+ */
+
+import { PanelBuilder as BarGaugePanel } from '@grafana/grafana-foundation-sdk/bargauge'
+import type * as cog from '@grafana/grafana-foundation-sdk/cog'
+import { type DataSourceRef, ReduceDataOptionsBuilder } from '@grafana/grafana-foundation-sdk/common'
+import {
+  type Dashboard,
+  DashboardBuilder,
+  DashboardCursorSync,
+  MappingType,
+  type Panel,
+  QueryVariableBuilder,
+  RowBuilder,
+  ThresholdsConfigBuilder,
+  ThresholdsMode,
+  VariableRefresh,
+  VariableSort,
+} from '@grafana/grafana-foundation-sdk/dashboard'
+import { PanelBuilder as GaugePanel } from '@grafana/grafana-foundation-sdk/gauge'
+import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus'
+import { PanelBuilder as StatePanel } from '@grafana/grafana-foundation-sdk/statetimeline'
+import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries'
+
+export const DASHBOARD_UID = 'redis-pool-monitor'
+export const DATASOURCE: DataSourceRef = { type: 'prometheus', uid: 'prometheus' }
+
+/** Label matchers every query carries: the dashboard's job and instance variables. */
+const SELECTOR = 'job="$job", instance=~"$instance"'
+
+const query = (expr: string, legend: string, refId: string) =>
+  new DataqueryBuilder().datasource(DATASOURCE).expr(expr).legendFormat(legend).refId(refId)
+
+const rate = (family: string, extra = '') => `rate(${family}{${SELECTOR}${extra}}[$__rate_interval])`
+
+const quantile = (q: number) =>
+  `histogram_quantile(${q}, sum by (pool, le) (${rate('redis_operation_duration_seconds_bucket')}))`
+
+/** Gauges show the latest sample, not an average over the time range. */
+const latest = () => new ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false)
+
+const thresholds = (...steps: Array<[number | null, string]>) =>
+  new ThresholdsConfigBuilder()
+    .mode(ThresholdsMode.Absolute)
+    .steps(steps.map(([value, color]) => ({ value, color })))
+
+/** Each panel builder type shares these field options; the helper keeps every panel alike. */
+interface Common<T> {
+  title(title: string): T
+  description(description: string): T
+  datasource(ref: DataSourceRef): T
+  unit(unit: string): T
+  span(w: number): T
+  height(h: number): T
+  withTarget(target: cog.Builder<cog.Dataquery>): T
+}
+
+function panel<T extends Common<T>>(
+  builder: T,
+  {
+    title,
+    description,
+    unit,
+    w,
+    h = 8,
+  }: { title: string; description: string; unit: string; w: number; h?: number },
+  ...targets: DataqueryBuilder[]
+): T {
+  let built = builder
+    .title(title)
+    .description(description)
+    .datasource(DATASOURCE)
+    .unit(unit)
+    .span(w)
+    .height(h)
+  for (const target of targets) built = built.withTarget(target)
+  return built
+}
+
+function poolPanels(): cog.Builder<Panel>[] {
+  return [
+    panel(
+      new GaugePanel()
+        .min(0)
+        .max(100)
+        .thresholds(thresholds([null, 'green'], [80, 'orange'], [90, 'red']))
+        .showThresholdMarkers(true)
+        .reduceOptions(latest()),
+      {
+        title: 'Pool utilization',
+        description:
+          'Active connections / max connections. RedisPoolHighUtilization fires above 80 % for 5m, ' +
+          'RedisPoolCriticalUtilization above 90 % for 2m.',
+        unit: 'percent',
+        w: 6,
+      },
+      query(`redis_pool_utilization_percent{${SELECTOR}}`, '{{instance}} {{pool}}', 'A'),
+    ),
+    panel(
+      new TimeseriesPanel().min(0),
+      {
+        title: 'Pool connections: max vs active',
+        description: 'Connections the pool may hold, those carrying operations, and idle ones.',
+        unit: 'short',
+        w: 9,
+      },
+      query(`redis_pool_max_connections{${SELECTOR}}`, 'max {{pool}}', 'A'),
+      query(`redis_pool_active_connections{${SELECTOR}}`, 'active {{pool}}', 'B'),
+      query(`redis_pool_idle_connections{${SELECTOR}}`, 'idle {{pool}}', 'C'),
+    ),
+    panel(
+      new TimeseriesPanel().min(0),
+      {
+        title: 'Operations waiting for a connection',
+        description:
+          'Operations queued because every connection slot is taken; above 0 the pool is the bottleneck.',
+        unit: 'short',
+        w: 9,
+      },
+      query(`redis_pool_pending_acquires{${SELECTOR}}`, 'waiting {{pool}}', 'A'),
+    ),
+    panel(
+      new StatePanel()
+        .mappings([
+          {
+            type: MappingType.ValueToText,
+            options: {
+              '0': { text: 'closed', color: 'green', index: 0 },
+              '1': { text: 'half-open', color: 'orange', index: 1 },
+              '2': { text: 'open', color: 'red', index: 2 },
+            },
+          },
+        ])
+        .thresholds(thresholds([null, 'green'], [1, 'orange'], [2, 'red'])),
+      {
+        title: 'Circuit breaker state',
+        description:
+          'closed: calls go to Redis; open: calls fail at once with circuit_open; half-open: trial calls.',
+        unit: 'none',
+        w: 24,
+        h: 5,
+      },
+      query(`redis_circuit_breaker_state{${SELECTOR}}`, '{{instance}} {{pool}}', 'A'),
+    ),
+    panel(
+      new TimeseriesPanel().min(0),
+      {
+        title: 'Operation latency p50 / p95 / p99',
+        description: 'Quantiles of redis_operation_duration_seconds over every command of the pool.',
+        unit: 's',
+        w: 8,
+      },
+      query(quantile(0.5), 'p50 {{pool}}', 'A'),
+      query(quantile(0.95), 'p95 {{pool}}', 'B'),
+      query(quantile(0.99), 'p99 {{pool}}', 'C'),
+    ),
+    panel(
+      new TimeseriesPanel().min(0),
+      {
+        title: 'Operations per second',
+        description: 'Commands, pipelines and transactions sent through the pool, by command.',
+        unit: 'ops',
+        w: 8,
+      },
+      query(`sum by (command) (${rate('redis_operation_duration_seconds_count')})`, '{{command}}', 'A'),
+    ),
+    panel(
+      new TimeseriesPanel().min(0),
+      {
+        title: 'Errors per second by type',
+        description:
+          'timeout and connection errors trip the breaker; reply errors (WRONGTYPE, ...) are the ' +
+          "caller's; circuit_open and pool_exhausted are calls refused before reaching Redis.",
+        unit: 'count:errors/s',
+        w: 8,
+      },
+      query(`sum by (type) (${rate('redis_operation_errors_total')})`, '{{type}}', 'A'),
+    ),
+  ]
+}
+
+function serverPanels(): cog.Builder<Panel>[] {
+  return [
+    panel(
+      new TimeseriesPanel().min(0),
+      {
+        title: 'Memory used vs max',
+        description:
+          'used_memory against maxmemory (not drawn when maxmemory is 0, i.e. unlimited). ' +
+          'RedisMemoryHigh fires above 75 %, RedisMemoryCritical above 90 %.',
+        unit: 'bytes',
+        w: 8,
+      },
+      query(`redis_memory_used_bytes{${SELECTOR}}`, 'used {{instance}}', 'A'),
+      query(`redis_memory_max_bytes{${SELECTOR}} > 0`, 'max {{instance}}', 'B'),
+    ),
+    panel(
+      new TimeseriesPanel().min(0).max(100),
+      {
+        title: 'Keyspace hit rate',
+        description: 'hits / (hits + misses) of key lookups. RedisHitRateLow fires below 50 % with traffic.',
+        unit: 'percent',
+        w: 8,
+      },
+      query(
+        `100 * ${rate('redis_keyspace_hits_total')} / (${rate('redis_keyspace_hits_total')} + ${rate('redis_keyspace_misses_total')})`,
+        '{{instance}}',
+        'A',
+      ),
+    ),
+    panel(
+      new TimeseriesPanel().min(0),
+      {
+        title: 'Clients',
+        description: 'Client connections to Redis (every application, not only this pool) and blocked ones.',
+        unit: 'short',
+        w: 8,
+      },
+      query(`redis_connected_clients{${SELECTOR}}`, 'connected {{instance}}', 'A'),
+      query(`redis_blocked_clients{${SELECTOR}}`, 'blocked {{instance}}', 'B'),
+    ),
+    panel(
+      new TimeseriesPanel().min(0),
+      {
+        title: 'Evictions and expirations',
+        description: 'Keys removed because memory was full (evicted) or because their TTL ran out (expired).',
+        unit: 'count:keys/s',
+        w: 8,
+      },
+      query(rate('redis_evicted_keys_total'), 'evicted {{instance}}', 'A'),
+      query(rate('redis_expired_keys_total'), 'expired {{instance}}', 'B'),
+    ),
+    panel(
+      new TimeseriesPanel().min(0),
+      {
+        title: 'Keys per database',
+        description: 'Keys in each database, and how many of them carry a TTL.',
+        unit: 'short',
+        w: 8,
+      },
+      query(`redis_db_keys{${SELECTOR}}`, '{{db}}', 'A'),
+      query(`redis_db_keys_expiring{${SELECTOR}}`, '{{db}} expiring', 'B'),
+    ),
+    panel(
+      new TimeseriesPanel().min(0),
+      {
+        title: 'Probe latency',
+        description: 'Round trip of the latest PING probe, outside the pool queue.',
+        unit: 'ms',
+        w: 8,
+      },
+      query(`redis_connection_latency_ms{${SELECTOR}}`, '{{instance}} {{pool}}', 'A'),
+    ),
+    panel(
+      new BarGaugePanel().min(0).reduceOptions(latest()),
+      {
+        title: 'Key groups by memory',
+        description:
+          'Memory of the KEY_GROUPS patterns (top 20), measured with MEMORY USAGE in the background.',
+        unit: 'bytes',
+        w: 24,
+      },
+      query(
+        `sort_desc(topk(20, redis_key_group_memory_usage_bytes{${SELECTOR}}))`,
+        '{{db}} {{key_group}}',
+        'A',
+      ).instant(),
+    ),
+  ]
+}
+
+function variables() {
+  return [
+    new QueryVariableBuilder('job')
+      .label('Job')
+      .datasource(DATASOURCE)
+      .query('label_values(redis_up, job)')
+      .definition('label_values(redis_up, job)')
+      .refresh(VariableRefresh.OnDashboardLoad)
+      .sort(VariableSort.AlphabeticalAsc),
+    new QueryVariableBuilder('instance')
+      .label('Instance')
+      .datasource(DATASOURCE)
+      .query('label_values(redis_up{job="$job"}, instance)')
+      .definition('label_values(redis_up{job="$job"}, instance)')
+      .refresh(VariableRefresh.OnTimeRangeChanged)
+      .sort(VariableSort.AlphabeticalAsc)
+      .multi(true)
+      .includeAll(true)
+      .allValue('.+'),
+  ]
+}
+
+/** Builds the dashboard; a fresh object on every call, so generation is deterministic. */
+export function buildDashboard(): Dashboard {
+  const builder = new DashboardBuilder('Redis pool monitor')
+    .uid(DASHBOARD_UID)
+    .description(
+      'Client-side pool, circuit breaker and operations of redis-pool-monitor, and the Redis it watches.',
+    )
+    .tags(['redis', 'redis-pool-monitor'])
+    .editable()
+    .tooltip(DashboardCursorSync.Crosshair)
+    .refresh('30s')
+    .time({ from: 'now-1h', to: 'now' })
+    .timezone('browser')
+    .variables(variables())
+    .withRow(new RowBuilder('Pool (client side)'))
+  for (const p of poolPanels()) builder.withPanel(p)
+  builder.withRow(new RowBuilder('Redis server'))
+  for (const p of serverPanels()) builder.withPanel(p)
+  const dashboard = builder.build()
+  // Grafana wants ids unique within the dashboard; number them in layout order.
+  for (const [index, p] of (dashboard.panels ?? []).entries()) p.id = index + 1
+  return dashboard
+}
+
+/** The dashboard as the committed file holds it. */
+export function dashboardJson(): string {
+  return `${JSON.stringify(buildDashboard(), null, 2)}\n`
+}

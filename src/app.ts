@@ -1,0 +1,108 @@
+import { getHeapStatistics } from 'node:v8'
+import underPressure from '@fastify/under-pressure'
+import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify'
+import fp from 'fastify-plugin'
+import pino, { type Logger } from 'pino'
+import type { Registry } from 'prom-client'
+import type { Config } from './config/config.js'
+import poolMonitorPlugin from './plugins/pool-monitor.js'
+import registryPlugin from './plugins/registry.js'
+import serverStatsPlugin from './plugins/server-stats.js'
+import workloadPlugin, { type WorkloadOptions } from './plugins/workload.js'
+import { healthRoutes, liveRoutes } from './routes/health.js'
+import metricsRoutes from './routes/metrics.js'
+import statusRoutes from './routes/status.js'
+
+export interface ServiceAppOptions {
+  config: Config
+  /** Registry to fill instead of a new one per app. */
+  registry?: Registry
+  /** Under-pressure sampling period; tests shorten it. @default 1000 */
+  pressureSampleIntervalMs?: number
+  /** Epoch ms the service started, for uptime_seconds. @default Date.now() at registration */
+  startedAt?: number
+  /** Synthetic load through the pool (demo, benchmarks). @default config.workload */
+  workload?: boolean | WorkloadOptions
+}
+
+/**
+ * The service as a plugin: resources (registry, pool monitor, server stats), then the routes.
+ * /health/live and /metrics sit outside @fastify/under-pressure's scope so event-loop or heap
+ * pressure never fails a liveness probe (a restart storm) or blanks a scrape; the other routes
+ * answer 503 under pressure.
+ */
+async function serviceApp(fastify: FastifyInstance, options: ServiceAppOptions) {
+  const { config } = options
+  await fastify.register(registryPlugin, options.registry ? { registry: options.registry } : {})
+  await fastify.register(poolMonitorPlugin, { config })
+  await fastify.register(serverStatsPlugin, { config })
+  const workload = options.workload ?? config.workload
+  if (workload) await fastify.register(workloadPlugin, workload === true ? {} : workload)
+
+  // Keep-alive sockets would hold close() open until the client drops them (Node closes idle ones
+  // only once, when close starts): keep closing them as in-flight requests finish.
+  let idleSweep: NodeJS.Timeout | undefined
+  fastify.addHook('preClose', (done) => {
+    idleSweep = setInterval(() => fastify.server.closeIdleConnections(), 50)
+    idleSweep.unref()
+    done()
+  })
+  fastify.addHook('onClose', (_instance, done) => {
+    clearInterval(idleSweep)
+    done()
+  })
+
+  fastify.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({
+      statusCode: 404,
+      error: 'Not Found',
+      message: `no route for ${request.method} here; routes: /metrics, /health/live, /health/ready, /health, /status, /status/history`,
+    })
+  })
+  fastify.setErrorHandler((err: FastifyError, request, reply) => {
+    const statusCode = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500
+    if (statusCode >= 500) request.log.error({ err }, 'request failed')
+    // 5xx details stay in the log; 4xx messages describe the caller's own input.
+    reply.code(statusCode).send({
+      statusCode,
+      code: err.code,
+      error: statusCode >= 500 ? 'Internal Server Error' : err.name,
+      message: statusCode >= 500 ? 'internal error; see the service log' : err.message,
+    })
+  })
+
+  await fastify.register(liveRoutes)
+  await fastify.register(metricsRoutes, { config })
+
+  await fastify.register(async function pressured(scope) {
+    const heapLimit = getHeapStatistics().heap_size_limit
+    await scope.register(underPressure, {
+      maxEventLoopDelay: config.pressure.maxEventLoopDelayMs,
+      maxHeapUsedBytes: Math.round((heapLimit * config.pressure.maxHeapUsedPercent) / 100),
+      sampleInterval: options.pressureSampleIntervalMs ?? 1_000,
+      retryAfter: 10,
+    })
+    await scope.register(healthRoutes, { startedAt: options.startedAt ?? Date.now() })
+    await scope.register(statusRoutes)
+  })
+}
+
+export const app = fp(serviceApp, { name: 'redis-pool-monitor', fastify: '5.x' })
+
+export interface BuildAppOptions extends ServiceAppOptions {
+  /** pino logger; silent when absent (tests). */
+  logger?: Logger
+}
+
+/** A Fastify instance with the service registered. It never listens: server.ts does, tests inject. */
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const { logger, ...appOptions } = options
+  const fastify = Fastify({
+    loggerInstance: logger ?? pino({ level: 'silent' }),
+    // An exporter is scraped and probed every few seconds: one log line per request is noise.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+  })
+  await fastify.register(app, appOptions)
+  return fastify as unknown as FastifyInstance
+}

@@ -1,0 +1,130 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util'
+import { ENV_VARS, flagName, parseConfig, VARIABLES } from './config/config.js'
+import { CONFIG_FLAGS, envWithFlags } from './config/flags.js'
+
+const PROGRAM = 'redis-pool-monitor'
+
+interface Command {
+  summary: string
+  /** Flags of this command besides the configuration flags. */
+  options?: ParseArgsConfig['options']
+  run(input: { values: Record<string, unknown>; positionals: string[] }): Promise<void>
+}
+
+/** Thrown for a problem the user fixes (bad flag, bad value): printed as one line, exit 2 or 1. */
+class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message)
+  }
+}
+
+/** Subcommands. Add one here: a summary for --help, its own flags, and run(). */
+const commands: Record<string, Command> = {
+  serve: {
+    summary: 'serve /metrics, /health/* and /status for the Redis at REDIS_URL (default command)',
+    async run({ values }) {
+      const config = loadConfig(values)
+      const { startServer } = await import('./server.js')
+      try {
+        await startServer({ config })
+      } catch (err) {
+        const { code, message } = err as NodeJS.ErrnoException
+        throw new UsageError(
+          code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL'
+            ? `cannot listen on ${config.host}:${config.port} (${code}); set HOST/PORT or --host/--port`
+            : `failed to start: ${message}`,
+          1,
+        )
+      }
+    },
+  },
+}
+
+function loadConfig(values: Record<string, unknown>) {
+  try {
+    return parseConfig(envWithFlags(process.env, values))
+  } catch (err) {
+    if ((err as { code?: string }).code === 'RPM_CONFIG') throw new UsageError((err as Error).message, 1)
+    throw err
+  }
+}
+
+function help(): string {
+  const width = Math.max(...ENV_VARS.map((n) => flagName(n).length)) + 10
+  const lines = [
+    `Usage: ${PROGRAM} [command] [flags]`,
+    '',
+    'Prometheus metrics, health probes and a circuit breaker for a Redis and a pool of ioredis connections.',
+    '',
+    'Commands:',
+    ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`),
+    '',
+    'Flags (each mirrors the environment variable in brackets; a flag wins over its variable):',
+    ...ENV_VARS.map((name) => {
+      const v = VARIABLES[name]
+      const flag = `  --${flagName(name)} <v>`.padEnd(width)
+      const fallback = v.default === undefined ? '' : ` (default ${v.default})`
+      return `${flag}[${name}] ${v.description}${fallback}`
+    }),
+    `${`  -h, --help`.padEnd(width)}show this help`,
+    '',
+    'Examples:',
+    `  REDIS_URL=redis://:secret@127.0.0.1:6379 ${PROGRAM}`,
+    `  ${PROGRAM} serve --redis-url redis://10.0.0.5:6379 --port 9122 --key-groups 'session:*,cart:*'`,
+  ]
+  return `${lines.join('\n')}\n`
+}
+
+/** The flag name only: `--redis-urll=redis://:pw@h` must not echo the value. */
+function flagOf(message: string): string {
+  const match = /'(--?[^'=\s]+)/.exec(message)
+  return match?.[1] ?? 'a flag'
+}
+
+async function main(argv: string[]): Promise<void> {
+  const first = argv[0]
+  const named = first !== undefined && !first.startsWith('-')
+  const name = named ? first : 'serve'
+  const command = commands[name]
+  if (command === undefined) {
+    throw new UsageError(
+      `unknown command ${JSON.stringify(name)}; expected one of ${Object.keys(commands).join(', ')} (see --help)`,
+      2,
+    )
+  }
+  let parsed: ReturnType<typeof parseArgs>
+  try {
+    parsed = parseArgs({
+      args: named ? argv.slice(1) : argv,
+      options: { ...CONFIG_FLAGS, ...command.options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    })
+  } catch (err) {
+    const code = (err as { code?: string }).code
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
+      throw new UsageError(`unknown flag ${flagOf((err as Error).message)} (see --help)`, 2)
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE')
+      throw new UsageError(`flag ${flagOf((err as Error).message)} needs a value (see --help)`, 2)
+    throw err
+  }
+  if (parsed.values['help']) {
+    process.stdout.write(help())
+    return
+  }
+  await command.run({ values: parsed.values, positionals: parsed.positionals })
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`${PROGRAM}: ${err.message}\n`)
+    process.exitCode = err.exitCode
+    return
+  }
+  // Anything else is a bug; still one line, no stack (it could hold a URL with a password).
+  process.stderr.write(`${PROGRAM}: unexpected error: ${(err as Error)?.message ?? String(err)}\n`)
+  process.exitCode = 1
+})

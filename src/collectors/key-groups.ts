@@ -1,0 +1,250 @@
+import type { Logger } from 'pino'
+import type { RedisCommander } from './server-stats.js'
+
+export const UNCLASSIFIED = 'unclassified'
+export const OVERFLOW = 'overflow'
+
+export interface KeyGroupOptions {
+  /** Glob patterns (`*`, `?`, `[abc]`); a key belongs to the first pattern it matches. */
+  patterns: readonly string[]
+  /** Also group keys that match no pattern by their prefix up to `separator`. @default false */
+  auto?: boolean
+  /** @default ':' */
+  separator?: string
+  /** Time between passes. @default 60000 */
+  intervalMs?: number
+  /** Distinct groups kept; the smallest by memory fold into `overflow`. @default 100 */
+  maxGroups?: number
+  /** A pass stops scanning after this long and answers with an estimate. @default 10000 */
+  passBudgetMs?: number
+  /** A pass scans at most this many keys; beyond, the result is an estimate. @default 200000 */
+  maxKeysPerPass?: number
+  /** SCAN COUNT: keys Redis visits per call; bounds the time of one call. @default 1000 */
+  scanCount?: number
+  /** MEMORY USAGE calls per pass; keys are sampled evenly beyond it. @default 20000 */
+  memorySamplesPerPass?: number
+  /** Database the pooled connections use, for the `db` label. @default 0 */
+  db?: number
+}
+
+export interface KeyGroupStats {
+  group: string
+  count: number
+  memoryBytes: number
+}
+
+export interface KeyGroupResult {
+  db: string
+  groups: KeyGroupStats[]
+  /** Scanned keys / keys in the database: 1 when exact. */
+  sampledFraction: number
+  durationMs: number
+  finishedAt: number
+}
+
+type Classifier = (key: string) => string
+
+/** Turns a Redis-style glob into an anchored RegExp. */
+export function globToRegExp(glob: string): RegExp {
+  let out = ''
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!
+    if (c === '*') out += '.*'
+    else if (c === '?') out += '.'
+    else if (c === '\\' && i + 1 < glob.length) out += `\\${glob[++i]}`
+    else if (c === '[') {
+      const end = glob.indexOf(']', i + 1)
+      if (end === -1) out += '\\['
+      else {
+        const body = glob.slice(i + 1, end)
+        out += `[${body.startsWith('^') ? `^${body.slice(1)}` : body.replace(/\\/g, '\\\\')}]`
+        i = end
+      }
+    } else out += c.replace(/[.+^${}()|\\/]/g, '\\$&')
+  }
+  return new RegExp(`^${out}$`, 's')
+}
+
+/** Pure: the group a key belongs to (its pattern, its auto prefix, or `unclassified`). */
+export function createClassifier(patterns: readonly string[], auto: boolean, separator: string): Classifier {
+  const compiled = patterns.map((p) => ({ pattern: p, re: globToRegExp(p) }))
+  return (key) => {
+    for (const { pattern, re } of compiled) if (re.test(key)) return pattern
+    if (auto) {
+      const at = key.indexOf(separator)
+      if (at > 0) return `${key.slice(0, at)}${separator}*`
+    }
+    return UNCLASSIFIED
+  }
+}
+
+interface Tally {
+  count: number
+  sampledBytes: number
+  sampledKeys: number
+}
+
+/**
+ * Pure: turns per-group tallies of one pass into the published groups. Counts are scaled by the
+ * scanned fraction; memory is the sampled mean per key times the estimated count; groups past
+ * `maxGroups` (smallest memory first) fold into `overflow`.
+ */
+export function foldGroups(
+  tallies: Map<string, Tally>,
+  sampledFraction: number,
+  maxGroups: number,
+): KeyGroupStats[] {
+  const scale = sampledFraction > 0 ? 1 / sampledFraction : 0
+  const groups = [...tallies.entries()].map(([group, t]) => {
+    const count = Math.round(t.count * scale)
+    const meanBytes = t.sampledKeys > 0 ? t.sampledBytes / t.sampledKeys : 0
+    return { group, count, memoryBytes: Math.round(meanBytes * count) }
+  })
+  groups.sort((a, b) => b.memoryBytes - a.memoryBytes || b.count - a.count || a.group.localeCompare(b.group))
+  if (groups.length <= maxGroups) return groups
+  const kept = groups.slice(0, Math.max(0, maxGroups - 1)).filter((g) => g.group !== OVERFLOW)
+  const rest = groups.filter((g) => !kept.includes(g))
+  kept.push({
+    group: OVERFLOW,
+    count: rest.reduce((n, g) => n + g.count, 0),
+    memoryBytes: rest.reduce((n, g) => n + g.memoryBytes, 0),
+  })
+  return kept
+}
+
+export interface KeyGroupScanner {
+  /** Runs one pass now (at most one at a time) and returns its result. */
+  runPass(): Promise<KeyGroupResult>
+  latest(): KeyGroupResult | undefined
+  start(): void
+  close(): void
+}
+
+/**
+ * Key distribution by pattern without KEYS and without Lua: SCAN with a bounded COUNT from this
+ * process, MEMORY USAGE on an even sample of the scanned keys (sent concurrently, so the pool
+ * pipelines them), a time and key budget per pass, in the background on its own interval, the
+ * result cached for scrapes. Each Redis call is short, so Redis never stalls on our account.
+ */
+export function createKeyGroupScanner(
+  redis: RedisCommander,
+  logger: Logger,
+  options: KeyGroupOptions,
+  now: () => number = Date.now,
+): KeyGroupScanner {
+  const intervalMs = options.intervalMs ?? 60_000
+  const maxGroups = options.maxGroups ?? 100
+  const passBudgetMs = options.passBudgetMs ?? 10_000
+  const maxKeysPerPass = options.maxKeysPerPass ?? 200_000
+  const scanCount = options.scanCount ?? 1000
+  const memorySamples = options.memorySamplesPerPass ?? 20_000
+  const db = `db${options.db ?? 0}`
+  const classify = createClassifier(options.patterns, options.auto ?? false, options.separator ?? ':')
+  // Auto mode could meet millions of prefixes: tally at most this many, the rest as overflow.
+  const maxTallied = maxGroups * 10
+
+  let latest: KeyGroupResult | undefined
+  let running: Promise<KeyGroupResult> | undefined
+  let timer: NodeJS.Timeout | undefined
+  let closed = false
+  let failing = false
+
+  async function pass(): Promise<KeyGroupResult> {
+    const startedAt = now()
+    const dbsize = Number(await redis.call('DBSIZE'))
+    const keyLimit = Math.min(dbsize, maxKeysPerPass)
+    const stride = Math.max(1, Math.ceil(keyLimit / memorySamples))
+    const tallies = new Map<string, Tally>()
+    const tally = (key: string) => {
+      const found = tallies.get(key)
+      if (found) return found
+      const group = tallies.size >= maxTallied ? OVERFLOW : key
+      const created = tallies.get(group) ?? { count: 0, sampledBytes: 0, sampledKeys: 0 }
+      tallies.set(group, created)
+      return created
+    }
+
+    let cursor = '0'
+    let scanned = 0
+    do {
+      const reply = (await redis.call('SCAN', cursor, 'COUNT', scanCount)) as [
+        string | Buffer,
+        (string | Buffer)[],
+      ]
+      cursor = String(reply[0])
+      const sampled: Array<{ key: string; t: Tally }> = []
+      for (const raw of reply[1]) {
+        const key = String(raw)
+        const t = tally(classify(key))
+        t.count++
+        if (scanned % stride === 0) sampled.push({ key, t })
+        scanned++
+      }
+      const sizes = await Promise.all(
+        sampled.map(({ key }) => redis.call('MEMORY', 'USAGE', key).catch(() => null) as Promise<unknown>),
+      )
+      sizes.forEach((size, i) => {
+        // A key deleted between SCAN and MEMORY USAGE answers nil: it is no longer in any group.
+        if (size === null || size === undefined) return
+        const t = sampled[i]!.t
+        t.sampledBytes += Number(size)
+        t.sampledKeys++
+      })
+    } while (cursor !== '0' && scanned < keyLimit && now() - startedAt < passBudgetMs && !closed)
+
+    const complete = cursor === '0'
+    const sampledFraction = complete || dbsize === 0 ? 1 : Math.min(1, scanned / dbsize)
+    return {
+      db,
+      groups: foldGroups(tallies, sampledFraction, maxGroups),
+      sampledFraction,
+      durationMs: now() - startedAt,
+      finishedAt: now(),
+    }
+  }
+
+  async function runPass(): Promise<KeyGroupResult> {
+    if (running) return running
+    running = pass()
+      .then((result) => {
+        latest = result
+        if (failing) logger.info('key-group pass succeeded again')
+        failing = false
+        return result
+      })
+      .catch((err: unknown) => {
+        if (!failing) logger.warn({ err }, 'key-group pass failed; keeping the previous result')
+        failing = true
+        throw err
+      })
+      .finally(() => {
+        running = undefined
+      })
+    return running
+  }
+
+  const schedule = () => {
+    if (closed) return
+    timer = setTimeout(() => {
+      runPass()
+        .catch(() => {})
+        .finally(schedule)
+    }, intervalMs)
+    timer.unref()
+  }
+
+  return {
+    runPass,
+    latest: () => latest,
+    start() {
+      if (timer || closed) return
+      runPass()
+        .catch(() => {})
+        .finally(schedule)
+    },
+    close() {
+      closed = true
+      clearTimeout(timer)
+    },
+  }
+}

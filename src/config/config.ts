@@ -1,0 +1,468 @@
+import { readFileSync } from 'node:fs'
+import type { RedisOptions } from 'ioredis'
+import { z } from 'zod'
+import { ConfigError } from '../errors.js'
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const
+
+export interface Config {
+  readonly redis: {
+    /** ioredis options; `password` holds the secret, never log this object. */
+    readonly options: Readonly<RedisOptions>
+    /** The URL without credentials, safe to log and show. */
+    readonly display: string
+  }
+  readonly host: string
+  readonly port: number
+  readonly logLevel: (typeof LOG_LEVELS)[number]
+  readonly logFormat: (typeof LOG_FORMATS)[number]
+  readonly pool: {
+    readonly name: string
+    readonly size: number
+    readonly probeIntervalMs: number
+    readonly commandTimeoutMs: number
+  }
+  readonly scrapeTimeoutSeconds: number
+  readonly metricsAuth: {
+    readonly bearerToken: string | undefined
+    readonly basic: { readonly user: string; readonly password: string } | undefined
+  }
+  readonly keyGroups: {
+    readonly patterns: readonly string[]
+    readonly auto: boolean
+    readonly intervalMs: number
+    readonly maxGroups: number
+  }
+  readonly status: {
+    readonly memoryWarningPercent: number
+    readonly memoryCriticalPercent: number
+    readonly latencyWarningMs: number
+    readonly latencyCriticalMs: number
+    readonly hitRateWarningPercent: number
+    readonly hitRateCriticalPercent: number
+    readonly historySize: number
+  }
+  readonly autoMemoryPurge: { readonly enabled: boolean; readonly minIntervalMs: number }
+  readonly pressure: { readonly maxEventLoopDelayMs: number; readonly maxHeapUsedPercent: number }
+  /** Run the synthetic workload through the pool (BENCH_POOL_LOAD). */
+  readonly workload: boolean
+}
+
+/** A parser for one variable: the raw string (or undefined) in, a value out or a zod issue. */
+interface Variable<T> {
+  default: string | undefined
+  /** What a good value looks like, for the error line and the README. */
+  expects: string
+  /** Never echo the value back (URLs with passwords, tokens). */
+  secret?: boolean
+  schema: z.ZodType<T, string>
+  description: string
+}
+
+const variable = <T>(v: Variable<T>) => v
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/)
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+
+const decimal = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?$/)
+    .transform(Number)
+    .pipe(z.number().min(min).max(max))
+
+const TRUE = ['1', 'true', 'yes', 'on']
+const FALSE = ['0', 'false', 'no', 'off']
+const bool = () =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((s) => TRUE.includes(s) || FALSE.includes(s))
+    .transform((s) => TRUE.includes(s))
+
+const optionalText = () =>
+  z
+    .string()
+    .transform((s) => s.trim())
+    .transform((s) => (s === '' ? undefined : s))
+
+/**
+ * Every environment variable the service reads, with its default and what it expects.
+ * Each has a CLI flag of the same meaning: `REDIS_URL` is `--redis-url`.
+ */
+export const VARIABLES = {
+  REDIS_URL: variable({
+    default: 'redis://127.0.0.1:6379',
+    expects: 'a redis:// or rediss:// URL such as redis://user:password@host:6379/0',
+    secret: true,
+    schema: z.string().trim().min(1),
+    description: 'Redis to monitor; user and password allowed',
+  }),
+  REDIS_PASSWORD_FILE: variable({
+    default: undefined,
+    expects: 'a readable file holding the Redis password',
+    schema: optionalText(),
+    description: 'file whose content is the password (a mounted Secret); wins over the URL',
+  }),
+  HOST: variable({
+    default: '0.0.0.0',
+    expects: 'a listen address such as 0.0.0.0, 127.0.0.1 or ::',
+    schema: z
+      .string()
+      .trim()
+      .regex(/^[\w.:-]+$/),
+    description: 'listen address',
+  }),
+  PORT: variable({
+    default: '9122',
+    expects: 'an integer port from 0 to 65535',
+    schema: int(0, 65_535),
+    description: 'listen port',
+  }),
+  LOG_LEVEL: variable({
+    default: 'info',
+    expects: `one of ${LOG_LEVELS.join(', ')}`,
+    schema: z.string().trim().toLowerCase().pipe(z.enum(LOG_LEVELS)),
+    description: 'pino level',
+  }),
+  LOG_FORMAT: variable({
+    default: 'auto',
+    expects: `one of ${LOG_FORMATS.join(', ')}`,
+    schema: z.string().trim().toLowerCase().pipe(z.enum(LOG_FORMATS)),
+    description: 'auto: pretty on a TTY, JSON otherwise',
+  }),
+  POOL_NAME: variable({
+    default: 'default',
+    expects: 'a name of letters, digits, dot, dash or underscore (the `pool` label)',
+    schema: z
+      .string()
+      .trim()
+      .regex(/^[\w.-]{1,64}$/),
+    description: 'the `pool` label of the client-side metrics',
+  }),
+  POOL_SIZE: variable({
+    default: '10',
+    expects: 'an integer from 1 to 1000',
+    schema: int(1, 1_000),
+    description: 'connections in the pool',
+  }),
+  PROBE_INTERVAL_MS: variable({
+    default: '5000',
+    expects: 'an integer number of milliseconds from 100 to 3600000',
+    schema: int(100, 3_600_000),
+    description: 'how often the PING probe runs',
+  }),
+  COMMAND_TIMEOUT_MS: variable({
+    default: '2000',
+    expects: 'an integer number of milliseconds from 10 to 60000',
+    schema: int(10, 60_000),
+    description: 'timeout of every Redis command the service sends',
+  }),
+  SCRAPE_TIMEOUT_SECONDS: variable({
+    default: '10',
+    expects: 'a number of seconds from 0.5 to 300',
+    schema: decimal(0.5, 300),
+    description: 'scrape budget when Prometheus sends no X-Prometheus-Scrape-Timeout-Seconds header',
+  }),
+  METRICS_BEARER_TOKEN: variable({
+    default: undefined,
+    expects: 'a non-empty token',
+    secret: true,
+    schema: optionalText(),
+    description: '/metrics requires `Authorization: Bearer <token>` when set',
+  }),
+  METRICS_BASIC_AUTH: variable({
+    default: undefined,
+    expects: 'user:password with a non-empty user and password',
+    secret: true,
+    schema: optionalText().refine((s) => s === undefined || /^[^:]+:.+$/.test(s), 'expected user:password'),
+    description: '/metrics requires HTTP basic auth with these credentials when set',
+  }),
+  KEY_GROUPS: variable({
+    default: undefined,
+    expects: 'comma-separated glob patterns such as market:*,candles:*',
+    schema: optionalText()
+      .transform((s) =>
+        (s ?? '')
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean),
+      )
+      .refine((patterns) => patterns.every((p) => !/\s/.test(p))),
+    description: 'glob patterns for key distribution (`redis_key_group_*`)',
+  }),
+  KEY_GROUPS_AUTO: variable({
+    default: 'false',
+    expects: 'true or false',
+    schema: bool(),
+    description: 'also group keys by their prefix up to the first `:`',
+  }),
+  KEY_GROUPS_INTERVAL_MS: variable({
+    default: '60000',
+    expects: 'an integer number of milliseconds from 1000 to 86400000',
+    schema: int(1_000, 86_400_000),
+    description: 'how often the background key-group scan runs (never on the scrape path)',
+  }),
+  KEY_GROUPS_MAX: variable({
+    default: '100',
+    expects: 'an integer from 1 to 10000',
+    schema: int(1, 10_000),
+    description: 'distinct key groups kept; the rest fold into `overflow`',
+  }),
+  STATUS_MEMORY_WARNING_PERCENT: variable({
+    default: '75',
+    expects: 'a percentage from 0 to 100',
+    schema: decimal(0, 100),
+    description: '/status turns WARNING above this memory use (of maxmemory)',
+  }),
+  STATUS_MEMORY_CRITICAL_PERCENT: variable({
+    default: '90',
+    expects: 'a percentage from 0 to 100',
+    schema: decimal(0, 100),
+    description: '/status turns CRITICAL above this memory use',
+  }),
+  STATUS_LATENCY_WARNING_MS: variable({
+    default: '50',
+    expects: 'a number of milliseconds',
+    schema: decimal(0),
+    description: '/status turns WARNING above this probe latency',
+  }),
+  STATUS_LATENCY_CRITICAL_MS: variable({
+    default: '100',
+    expects: 'a number of milliseconds',
+    schema: decimal(0),
+    description: '/status turns CRITICAL above this probe latency',
+  }),
+  STATUS_HIT_RATE_WARNING_PERCENT: variable({
+    default: '50',
+    expects: 'a percentage from 0 to 100',
+    schema: decimal(0, 100),
+    description: '/status turns WARNING below this keyspace hit rate',
+  }),
+  STATUS_HIT_RATE_CRITICAL_PERCENT: variable({
+    default: '40',
+    expects: 'a percentage from 0 to 100',
+    schema: decimal(0, 100),
+    description: '/status turns CRITICAL below this keyspace hit rate',
+  }),
+  STATUS_HISTORY_SIZE: variable({
+    default: '100',
+    expects: 'an integer from 1 to 100000',
+    schema: int(1, 100_000),
+    description: 'samples kept for GET /status/history',
+  }),
+  AUTO_MEMORY_PURGE: variable({
+    default: 'false',
+    expects: 'true or false',
+    schema: bool(),
+    description: 'send MEMORY PURGE when memory use is CRITICAL (off by default: it changes the server)',
+  }),
+  AUTO_MEMORY_PURGE_MIN_INTERVAL_MS: variable({
+    default: '300000',
+    expects: 'an integer number of milliseconds from 1000 to 86400000',
+    schema: int(1_000, 86_400_000),
+    description: 'at most one MEMORY PURGE per this interval',
+  }),
+  MAX_EVENT_LOOP_DELAY_MS: variable({
+    default: '1000',
+    expects: 'an integer number of milliseconds (0 disables the check)',
+    schema: int(0, 600_000),
+    description: 'above this event-loop delay, routes other than /health/live and /metrics answer 503',
+  }),
+  MAX_HEAP_USED_PERCENT: variable({
+    default: '90',
+    expects: 'a percentage of the V8 heap limit from 0 to 100 (0 disables the check)',
+    schema: decimal(0, 100),
+    description: 'above this heap use, routes other than /health/live and /metrics answer 503',
+  }),
+  BENCH_POOL_LOAD: variable({
+    default: 'false',
+    expects: 'true or false',
+    schema: bool(),
+    description: 'run a synthetic workload through the pool (benchmarks and the demo; never in production)',
+  }),
+} as const
+
+export type EnvVar = keyof typeof VARIABLES
+/** Every variable name the service reads, so deploy manifests can be checked against it. */
+export const ENV_VARS = Object.keys(VARIABLES) as EnvVar[]
+
+/** `REDIS_URL` -> `redis-url`: the CLI flag of each variable. */
+export const flagName = (name: EnvVar) => name.toLowerCase().replaceAll('_', '-')
+
+export interface ParseConfigOptions {
+  /** Reads REDIS_PASSWORD_FILE; tests may pass their own. @default fs.readFileSync(path, 'utf8') */
+  readFile?: (path: string) => string
+}
+
+function describe(name: EnvVar, raw: string | undefined): string {
+  const v: Variable<unknown> = VARIABLES[name]
+  const got =
+    v.secret || raw === undefined
+      ? ''
+      : ` (got ${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw)})`
+  return `${name} expects ${v.expects}${got}`
+}
+
+/** The parts of a redis URL, or a reason that never quotes the URL (it may hold a password). */
+function parseRedisUrl(raw: string): { options: RedisOptions; display: string } | string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    return 'the value does not parse as a URL'
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    return `the scheme is ${JSON.stringify(url.protocol.replace(/:$/, ''))}`
+  }
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1')
+  if (!host) return 'the host is missing'
+  const path = url.pathname.replace(/^\//, '')
+  if (path !== '' && !/^\d{1,2}$/.test(path)) return 'the database (path) is not a number from 0 to 99'
+  let username: string | undefined
+  let password: string | undefined
+  try {
+    username = url.username ? decodeURIComponent(url.username) : undefined
+    password = url.password ? decodeURIComponent(url.password) : undefined
+  } catch {
+    return 'the user or password is not valid percent-encoding'
+  }
+  const port = url.port ? Number(url.port) : 6379
+  const db = path === '' ? 0 : Number(path)
+  const options: RedisOptions = {
+    host,
+    port,
+    db,
+    ...(username ? { username } : {}),
+    ...(password ? { password } : {}),
+    ...(url.protocol === 'rediss:' ? { tls: { servername: host } } : {}),
+  }
+  return { options, display: `${url.protocol}//${url.host}/${db}` }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner)
+    Object.freeze(value)
+  }
+  return value
+}
+
+/**
+ * Parses the service configuration from an environment object (tests pass literals; the CLI
+ * passes process.env merged with its flags). Throws one ConfigError whose message is a single
+ * line naming every bad variable and what it expects, never quoting a secret.
+ */
+export function parseConfig(
+  env: Record<string, string | undefined>,
+  options: ParseConfigOptions = {},
+): Config {
+  const readFile = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'))
+  const problems: string[] = []
+  const values = {} as { [K in EnvVar]: z.output<(typeof VARIABLES)[K]['schema']> }
+
+  for (const name of ENV_VARS) {
+    const v: Variable<unknown> = VARIABLES[name]
+    const given = env[name]
+    const raw = given === undefined || given.trim() === '' ? v.default : given
+    if (raw === undefined) {
+      ;(values as Record<string, unknown>)[name] = undefined
+      continue
+    }
+    const result = v.schema.safeParse(raw)
+    if (result.success) (values as Record<string, unknown>)[name] = result.data
+    else problems.push(describe(name, raw))
+  }
+
+  let redis: { options: RedisOptions; display: string } | undefined
+  if (values.REDIS_URL !== undefined) {
+    const parsed = parseRedisUrl(values.REDIS_URL)
+    if (typeof parsed === 'string')
+      problems.push(`REDIS_URL expects ${VARIABLES.REDIS_URL.expects}; ${parsed}`)
+    else redis = parsed
+  }
+
+  if (values.REDIS_PASSWORD_FILE !== undefined) {
+    const path = values.REDIS_PASSWORD_FILE
+    try {
+      // Secrets mounted from files usually end with one newline; the password itself never does.
+      const password = readFile(path).replace(/\r?\n$/, '')
+      if (password === '')
+        problems.push(`REDIS_PASSWORD_FILE expects a file holding the password; ${path} is empty`)
+      else if (redis) redis.options = { ...redis.options, password }
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'unreadable'
+      problems.push(
+        `REDIS_PASSWORD_FILE expects ${VARIABLES.REDIS_PASSWORD_FILE.expects}; cannot read ${path} (${code})`,
+      )
+    }
+  }
+
+  const s = values
+  if (
+    s.STATUS_MEMORY_WARNING_PERCENT !== undefined &&
+    s.STATUS_MEMORY_CRITICAL_PERCENT !== undefined &&
+    s.STATUS_MEMORY_WARNING_PERCENT > s.STATUS_MEMORY_CRITICAL_PERCENT
+  ) {
+    problems.push(
+      'STATUS_MEMORY_WARNING_PERCENT expects a value no higher than STATUS_MEMORY_CRITICAL_PERCENT',
+    )
+  }
+  if (
+    s.STATUS_LATENCY_WARNING_MS !== undefined &&
+    s.STATUS_LATENCY_CRITICAL_MS !== undefined &&
+    s.STATUS_LATENCY_WARNING_MS > s.STATUS_LATENCY_CRITICAL_MS
+  ) {
+    problems.push('STATUS_LATENCY_WARNING_MS expects a value no higher than STATUS_LATENCY_CRITICAL_MS')
+  }
+
+  if (problems.length > 0 || !redis) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`)
+
+  const basic = s.METRICS_BASIC_AUTH
+  const colon = basic?.indexOf(':') ?? -1
+  const config: Config = {
+    redis,
+    host: s.HOST,
+    port: s.PORT,
+    logLevel: s.LOG_LEVEL,
+    logFormat: s.LOG_FORMAT,
+    pool: {
+      name: s.POOL_NAME,
+      size: s.POOL_SIZE,
+      probeIntervalMs: s.PROBE_INTERVAL_MS,
+      commandTimeoutMs: s.COMMAND_TIMEOUT_MS,
+    },
+    scrapeTimeoutSeconds: s.SCRAPE_TIMEOUT_SECONDS,
+    metricsAuth: {
+      bearerToken: s.METRICS_BEARER_TOKEN,
+      basic: basic ? { user: basic.slice(0, colon), password: basic.slice(colon + 1) } : undefined,
+    },
+    keyGroups: {
+      patterns: s.KEY_GROUPS ?? [],
+      auto: s.KEY_GROUPS_AUTO,
+      intervalMs: s.KEY_GROUPS_INTERVAL_MS,
+      maxGroups: s.KEY_GROUPS_MAX,
+    },
+    status: {
+      memoryWarningPercent: s.STATUS_MEMORY_WARNING_PERCENT,
+      memoryCriticalPercent: s.STATUS_MEMORY_CRITICAL_PERCENT,
+      latencyWarningMs: s.STATUS_LATENCY_WARNING_MS,
+      latencyCriticalMs: s.STATUS_LATENCY_CRITICAL_MS,
+      hitRateWarningPercent: s.STATUS_HIT_RATE_WARNING_PERCENT,
+      hitRateCriticalPercent: s.STATUS_HIT_RATE_CRITICAL_PERCENT,
+      historySize: s.STATUS_HISTORY_SIZE,
+    },
+    autoMemoryPurge: { enabled: s.AUTO_MEMORY_PURGE, minIntervalMs: s.AUTO_MEMORY_PURGE_MIN_INTERVAL_MS },
+    pressure: { maxEventLoopDelayMs: s.MAX_EVENT_LOOP_DELAY_MS, maxHeapUsedPercent: s.MAX_HEAP_USED_PERCENT },
+    workload: s.BENCH_POOL_LOAD,
+  }
+  return deepFreeze(config)
+}

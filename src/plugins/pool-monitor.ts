@@ -1,0 +1,54 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Logger } from 'pino'
+import type { Config } from '../config/config.js'
+import { createPoolMonitor } from '../monitor/pool-monitor.js'
+import type { PoolMonitor } from '../monitor/types.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    poolMonitor: PoolMonitor
+  }
+}
+
+export interface PoolMonitorPluginOptions {
+  config: Config
+}
+
+/** A frozen Redis makes QUIT wait for its timeout; shutdown must not wait longer than this. */
+export const POOL_CLOSE_BUDGET_MS = 3_000
+
+/** The pool of connections to the monitored Redis; closed (QUIT) when the app closes. */
+async function poolMonitorPlugin(fastify: FastifyInstance, { config }: PoolMonitorPluginOptions) {
+  const monitor = createPoolMonitor({
+    redis: { ...config.redis.options },
+    name: config.pool.name,
+    size: config.pool.size,
+    registry: fastify.metricsRegistry,
+    logger: fastify.log.child({ component: 'pool-monitor' }) as Logger,
+    probeIntervalMs: config.pool.probeIntervalMs,
+    commandTimeoutMs: config.pool.commandTimeoutMs,
+  })
+  fastify.decorate('poolMonitor', monitor)
+  fastify.addHook('onClose', async () => {
+    let timer: NodeJS.Timeout | undefined
+    const gaveUp = await Promise.race([
+      monitor.close().then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), POOL_CLOSE_BUDGET_MS)
+        timer.unref()
+      }),
+    ])
+    clearTimeout(timer)
+    if (gaveUp)
+      fastify.log.warn(
+        `the pool did not close within ${POOL_CLOSE_BUDGET_MS} ms; leaving its sockets to the exit`,
+      )
+  })
+}
+
+export default fp(poolMonitorPlugin, {
+  name: 'rpm-pool-monitor',
+  dependencies: ['rpm-registry'],
+  fastify: '5.x',
+})

@@ -1,0 +1,33 @@
+import type { FastifyInstance } from 'fastify'
+import { checkHealth } from '../health/health.js'
+
+/** GET /health/live: the event loop answers. Never touches Redis, never under pressure's 503. */
+export async function liveRoutes(fastify: FastifyInstance) {
+  fastify.get('/health/live', async () => ({ status: 'ok' }))
+}
+
+export interface HealthRoutesOptions {
+  /** Epoch ms the service started. */
+  startedAt: number
+  /** Budget of the live PING behind GET /health. @default 1000 */
+  checkTimeoutMs?: number
+}
+
+/** GET /health/ready (from the latest probe and the breaker) and GET /health (detailed). */
+export async function healthRoutes(fastify: FastifyInstance, options: HealthRoutesOptions) {
+  fastify.get('/health/ready', async (_request, reply) => {
+    const health = fastify.poolMonitor.health()
+    if (health.ready) return { status: 'ready', circuit_breaker_state: health.breaker }
+    return reply
+      .code(503)
+      .send({ status: 'not_ready', reason: health.reason, circuit_breaker_state: health.breaker })
+  })
+
+  fastify.get('/health', async (_request, reply) => {
+    const report = await checkHealth(fastify.poolMonitor, {
+      startedAt: options.startedAt,
+      timeoutMs: options.checkTimeoutMs ?? 1_000,
+    })
+    return reply.code(report.status === 'unhealthy' ? 503 : 200).send(report)
+  })
+}

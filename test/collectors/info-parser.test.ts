@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { infoNumber, parseInfo } from '../../src/collectors/info-parser.js'
+
+const fixture = readFileSync(new URL('../fixtures/info-redis-7.0.15.txt', import.meta.url), 'utf8')
+
+describe('parseInfo (captured INFO ALL of Redis 7.0.15)', () => {
+  const info = parseInfo(fixture)
+
+  it('reads plain fields with CRLF line ends and remembers their section', () => {
+    expect(info.fields['redis_version']).toBe('7.0.15')
+    expect(info.sectionOf['redis_version']).toBe('server')
+    expect(info.sectionOf['used_memory']).toBe('memory')
+    expect(infoNumber(info, 'maxmemory')).toBe(0)
+    expect(infoNumber(info, 'connected_clients')).toBeGreaterThan(0)
+  })
+
+  it('reads keyspace lines into keys, expires and avg_ttl per db', () => {
+    expect(info.keyspace['db0']).toEqual({ keys: 1000, expires: 1, avgTtlMs: expect.any(Number) })
+    expect(info.keyspace['db2']).toEqual({ keys: 1, expires: 0, avgTtlMs: 0 })
+    expect(info.fields['db0']).toBeUndefined()
+  })
+
+  it('reads commandstats with subcommands and errorstats', () => {
+    expect(info.commandStats['set']).toEqual({ calls: 1, usec: 5, rejectedCalls: 0, failedCalls: 0 })
+    expect(info.commandStats['client|setname']?.calls).toBe(1)
+    expect(info.commandStats['evalsha']?.failedCalls).toBe(1)
+    expect(Object.keys(info.errorStats).length).toBeGreaterThan(0)
+  })
+
+  it('returns undefined for non-numeric or missing fields instead of NaN', () => {
+    expect(infoNumber(info, 'redis_mode')).toBeUndefined()
+    expect(infoNumber(info, 'no_such_field')).toBeUndefined()
+  })
+
+  it('accepts LF-only text and ignores malformed lines', () => {
+    const parsed = parseInfo(
+      '# Server\nredis_version:7.2.4\ngarbage\n:empty\n# Keyspace\ndb3:keys=5,expires=2,avg_ttl=10\n',
+    )
+    expect(parsed.fields).toEqual({ redis_version: '7.2.4' })
+    expect(parsed.keyspace).toEqual({ db3: { keys: 5, expires: 2, avgTtlMs: 10 } })
+  })
+})

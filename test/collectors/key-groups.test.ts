@@ -1,0 +1,119 @@
+import { Redis } from 'ioredis'
+import pino from 'pino'
+import { Registry } from 'prom-client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createKeyGroupScanner } from '../../src/collectors/key-groups.js'
+import { createServerStats } from '../../src/collectors/server-stats.js'
+import { type RedisServer, startRedis } from '../helpers/redis-server.js'
+
+const silent = pino({ level: 'silent' })
+const STALL_THRESHOLD_MS = 5
+
+describe('key distribution by pattern against a real redis-server', () => {
+  let redis: RedisServer
+  let client: Redis
+
+  beforeAll(async () => {
+    redis = await startRedis({ args: ['--enable-debug-command', 'yes'] })
+    client = new Redis({ port: redis.port, host: redis.host, maxRetriesPerRequest: 1 })
+  })
+  afterAll(async () => {
+    client.disconnect()
+    await redis.stop()
+  })
+
+  it('is exact on 10k keys: counts and MEMORY USAGE sums per pattern', async () => {
+    await client.flushall()
+    await redis.cli('DEBUG', 'POPULATE', '6000', 'market')
+    await redis.cli('DEBUG', 'POPULATE', '3000', 'candles')
+    await redis.cli('DEBUG', 'POPULATE', '1000', 'misc')
+    const expectedMemory = async (prefix: string, n: number) => {
+      const pipeline = client.pipeline()
+      for (let i = 0; i < n; i++) pipeline.call('MEMORY', 'USAGE', `${prefix}:${i}`)
+      return (await pipeline.exec())!.reduce((sum, [, bytes]) => sum + Number(bytes), 0)
+    }
+    const scanner = createKeyGroupScanner(client, silent, { patterns: ['market:*', 'candles:*'] })
+    const result = await scanner.runPass()
+    expect(result.sampledFraction).toBe(1)
+    const byGroup = Object.fromEntries(result.groups.map((g) => [g.group, g]))
+    expect(byGroup['market:*']).toEqual({
+      group: 'market:*',
+      count: 6000,
+      memoryBytes: await expectedMemory('market', 6000),
+    })
+    expect(byGroup['candles:*']?.count).toBe(3000)
+    expect(byGroup['candles:*']?.memoryBytes).toBe(await expectedMemory('candles', 3000))
+    expect(byGroup['unclassified']?.count).toBe(1000)
+    scanner.close()
+  })
+
+  it('groups by prefix in auto mode and folds groups past the cap into overflow', async () => {
+    await client.flushall()
+    for (const prefix of ['a', 'b', 'c', 'd', 'e']) await redis.cli('DEBUG', 'POPULATE', '100', prefix)
+    const scanner = createKeyGroupScanner(client, silent, { patterns: ['a:*'], auto: true, maxGroups: 3 })
+    const { groups } = await scanner.runPass()
+    expect(groups).toHaveLength(3)
+    expect(groups.map((g) => g.group)).toContain('overflow')
+    expect(groups.reduce((n, g) => n + g.count, 0)).toBe(500)
+    scanner.close()
+  })
+
+  it('exposes the groups under redis_exporter names, with the sampled fraction', async () => {
+    const registry = new Registry()
+    const stats = createServerStats({
+      redis: client,
+      registry,
+      logger: silent,
+      keyGroups: { patterns: ['a:*', 'b:*'], intervalMs: 60_000 },
+    })
+    stats.start()
+    const deadline = Date.now() + 10_000
+    while (!/redis_key_group_count\{/.test(await registry.metrics()) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    const text = await registry.metrics()
+    expect(text).toContain('redis_key_group_count{db="db0",key_group="a:*"} 100')
+    expect(text).toMatch(/redis_key_group_memory_usage_bytes\{db="db0",key_group="b:\*"\} [1-9]\d*/)
+    expect(text).toContain('redis_key_groups_sampled_fraction{db="db0"} 1')
+    expect(stats.status({ latencyMs: 1, breaker: 'closed' }).key_groups.length).toBeGreaterThan(0)
+    await stats.close()
+  })
+
+  it('on 1M keys estimates within 5 % from a sample and never stalls Redis more than a few ms', async () => {
+    await client.flushall()
+    await redis.cli('DEBUG', 'POPULATE', '600000', 'market')
+    await redis.cli('DEBUG', 'POPULATE', '300000', 'candles')
+    await redis.cli('DEBUG', 'POPULATE', '100000', 'session')
+    await redis.cli('CONFIG', 'SET', 'latency-monitor-threshold', String(STALL_THRESHOLD_MS))
+    await redis.cli('LATENCY', 'RESET')
+    await redis.cli('CONFIG', 'SET', 'slowlog-log-slower-than', String(STALL_THRESHOLD_MS * 1000))
+    await redis.cli('SLOWLOG', 'RESET')
+
+    const scanner = createKeyGroupScanner(client, silent, {
+      patterns: ['market:*', 'candles:*', 'session:*'],
+    })
+    const result = await scanner.runPass()
+    scanner.close()
+
+    expect(result.sampledFraction).toBeGreaterThan(0)
+    expect(result.sampledFraction).toBeLessThan(1)
+    const count = (group: string) => result.groups.find((g) => g.group === group)?.count ?? 0
+    for (const [group, truth] of [
+      ['market:*', 600_000],
+      ['candles:*', 300_000],
+      ['session:*', 100_000],
+    ] as const) {
+      expect(Math.abs(count(group) - truth) / truth, group).toBeLessThan(0.05)
+    }
+    const memory = result.groups.find((g) => g.group === 'market:*')!.memoryBytes
+    const perKey = Number(await client.call('MEMORY', 'USAGE', 'market:0'))
+    expect(Math.abs(memory - perKey * 600_000) / (perKey * 600_000)).toBeLessThan(0.05)
+
+    // Neither the latency monitor nor the slow log saw any command of ours above the threshold.
+    const slow = (await client.call('SLOWLOG', 'GET', '10')) as unknown[][]
+    const ours = slow.filter((entry) => /SCAN|MEMORY/i.test(String((entry[3] as unknown[])[0])))
+    expect(ours).toEqual([])
+    const events = (await client.call('LATENCY', 'LATEST')) as unknown[][]
+    expect(events.filter((e) => e[0] === 'command')).toEqual([])
+  })
+})

@@ -1,0 +1,181 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { ENV_VARS, flagName, parseConfig, VARIABLES } from '../../src/config/config.js'
+import { envWithFlags } from '../../src/config/flags.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'rpm-config-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+function file(name: string, content: string): string {
+  const path = join(dir, name)
+  writeFileSync(path, content)
+  return path
+}
+
+function configError(env: Record<string, string>): string {
+  try {
+    parseConfig(env)
+  } catch (err) {
+    expect((err as { code?: string }).code).toBe('RPM_CONFIG')
+    return (err as Error).message
+  }
+  throw new Error('expected parseConfig to throw')
+}
+
+describe('parseConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const config = parseConfig({})
+    expect(config.redis.options).toMatchObject({ host: '127.0.0.1', port: 6379, db: 0 })
+    expect(config.redis.options.password).toBeUndefined()
+    expect(config.host).toBe('0.0.0.0')
+    expect(config.port).toBe(9122)
+    expect(config.logLevel).toBe('info')
+    expect(config.pool).toEqual({ name: 'default', size: 10, probeIntervalMs: 5000, commandTimeoutMs: 2000 })
+    expect(config.scrapeTimeoutSeconds).toBe(10)
+    expect(config.keyGroups.patterns).toEqual([])
+    expect(config.metricsAuth).toEqual({ bearerToken: undefined, basic: undefined })
+    expect(config.autoMemoryPurge.enabled).toBe(false)
+  })
+
+  it('reads every documented variable', () => {
+    const config = parseConfig({
+      REDIS_URL: 'rediss://app:p%40ss@cache.internal:6380/3',
+      HOST: '127.0.0.1',
+      PORT: '9300',
+      LOG_LEVEL: 'DEBUG',
+      POOL_SIZE: '4',
+      PROBE_INTERVAL_MS: '1000',
+      COMMAND_TIMEOUT_MS: '500',
+      SCRAPE_TIMEOUT_SECONDS: '2.5',
+      KEY_GROUPS: ' market:* , candles:*,,',
+      KEY_GROUPS_AUTO: 'yes',
+      METRICS_BASIC_AUTH: 'prom:se:cret',
+      AUTO_MEMORY_PURGE: 'true',
+    })
+    expect(config.redis.options).toMatchObject({
+      host: 'cache.internal',
+      port: 6380,
+      db: 3,
+      username: 'app',
+      password: 'p@ss',
+      tls: { servername: 'cache.internal' },
+    })
+    expect(config.redis.display).toBe('rediss://cache.internal:6380/3')
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      port: 9300,
+      logLevel: 'debug',
+      scrapeTimeoutSeconds: 2.5,
+    })
+    expect(config.pool).toMatchObject({ size: 4, probeIntervalMs: 1000, commandTimeoutMs: 500 })
+    expect(config.keyGroups).toMatchObject({ patterns: ['market:*', 'candles:*'], auto: true })
+    expect(config.metricsAuth.basic).toEqual({ user: 'prom', password: 'se:cret' })
+    expect(config.autoMemoryPurge.enabled).toBe(true)
+  })
+
+  it('treats an empty variable as unset', () => {
+    expect(parseConfig({ PORT: '', REDIS_URL: '  ' }).port).toBe(9122)
+  })
+
+  it('returns a deeply frozen object', () => {
+    const config = parseConfig({})
+    expect(Object.isFrozen(config)).toBe(true)
+    expect(Object.isFrozen(config.pool)).toBe(true)
+    expect(Object.isFrozen(config.redis.options)).toBe(true)
+    expect(Object.isFrozen(config.keyGroups.patterns)).toBe(true)
+  })
+
+  it('takes the password from REDIS_PASSWORD_FILE over the URL, without the trailing newline', () => {
+    const path = file('password', 'from-file\n')
+    const config = parseConfig({ REDIS_URL: 'redis://:from-url@h:1', REDIS_PASSWORD_FILE: path })
+    expect(config.redis.options.password).toBe('from-file')
+    const crlf = file('password-crlf', 'windows\r\n')
+    expect(parseConfig({ REDIS_PASSWORD_FILE: crlf }).redis.options.password).toBe('windows')
+  })
+
+  it('keeps inner whitespace of a password file and trims only one trailing newline', () => {
+    const path = file('password-spaces', ' a b \n')
+    expect(parseConfig({ REDIS_PASSWORD_FILE: path }).redis.options.password).toBe(' a b ')
+  })
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT', 'integer port'],
+    [{ PORT: '70000' }, 'PORT', 'integer port'],
+    [{ POOL_SIZE: '0' }, 'POOL_SIZE', 'integer from 1'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'one of fatal'],
+    [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT', 'one of auto'],
+    [{ REDIS_URL: 'http://h:6379' }, 'REDIS_URL', 'scheme is "http"'],
+    [{ REDIS_URL: 'redis://h:6379/x' }, 'REDIS_URL', 'database'],
+    [{ REDIS_PASSWORD_FILE: '/nonexistent/pw' }, 'REDIS_PASSWORD_FILE', 'ENOENT'],
+    [{ KEY_GROUPS_AUTO: 'maybe' }, 'KEY_GROUPS_AUTO', 'true or false'],
+    [{ SCRAPE_TIMEOUT_SECONDS: '0' }, 'SCRAPE_TIMEOUT_SECONDS', 'seconds'],
+    [{ METRICS_BASIC_AUTH: 'no-colon' }, 'METRICS_BASIC_AUTH', 'user:password'],
+    [
+      { STATUS_MEMORY_WARNING_PERCENT: '95', STATUS_MEMORY_CRITICAL_PERCENT: '90' },
+      'STATUS_MEMORY_WARNING_PERCENT',
+      'no higher',
+    ],
+  ])('rejects %j naming %s', (env, name, expects) => {
+    const message = configError(env)
+    expect(message).toContain(name)
+    expect(message).toContain(expects)
+    expect(message).not.toContain('\n')
+  })
+
+  it('rejects an empty password file', () => {
+    expect(configError({ REDIS_PASSWORD_FILE: file('empty', '\n') })).toContain('is empty')
+  })
+
+  it('names every bad variable in one line', () => {
+    const message = configError({ PORT: 'x', POOL_SIZE: 'y' })
+    expect(message).toMatch(/PORT.*POOL_SIZE/)
+    expect(message.split('\n')).toHaveLength(1)
+  })
+
+  it('never quotes a secret, even from a malformed URL', () => {
+    const secret = 'hunter2-s3cr3t'
+    const envs: Record<string, string>[] = [
+      { REDIS_URL: `redis://:${secret}@host:notaport` },
+      { REDIS_URL: `http://:${secret}@host:6379` },
+      { REDIS_URL: `redis://:${secret}@host:6379/zz` },
+      { REDIS_URL: `${secret}` },
+      { METRICS_BASIC_AUTH: secret },
+    ]
+    for (const env of envs) {
+      expect(configError(env)).not.toContain(secret)
+    }
+  })
+})
+
+describe('ENV_VARS and flags', () => {
+  it('lists every contract variable', () => {
+    for (const name of [
+      'REDIS_URL',
+      'REDIS_PASSWORD_FILE',
+      'HOST',
+      'PORT',
+      'LOG_LEVEL',
+      'POOL_SIZE',
+      'PROBE_INTERVAL_MS',
+      'KEY_GROUPS',
+    ]) {
+      expect(ENV_VARS).toContain(name)
+    }
+  })
+
+  it('documents a default or "none" and an expectation for each variable', () => {
+    for (const name of ENV_VARS) {
+      expect(VARIABLES[name].expects.length).toBeGreaterThan(0)
+      expect(VARIABLES[name].description.length).toBeGreaterThan(0)
+    }
+  })
+
+  it('maps each variable to a flag of the same meaning, the flag winning', () => {
+    expect(flagName('REDIS_URL')).toBe('redis-url')
+    const env = envWithFlags({ PORT: '1', HOST: 'a' }, { port: '2', 'redis-url': 'redis://x:1', help: true })
+    expect(env).toMatchObject({ PORT: '2', HOST: 'a', REDIS_URL: 'redis://x:1' })
+    expect(env).not.toHaveProperty('help')
+  })
+})

@@ -1,0 +1,160 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { freePort } from './redis-server.js'
+import { waitFor } from './wait-for.js'
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+/** What the package `bin` and the Dockerfile's CMD run. */
+export const ENTRY = join(ROOT, 'bin', 'redis-pool-monitor.js')
+
+/** The process tests need dist/: `npm test` builds before vitest; say so when it is missing. */
+export function assertBuilt(): void {
+  if (!existsSync(join(ROOT, 'dist', 'cli.js'))) {
+    throw new Error('dist/cli.js is missing: run `npm run build` before these tests (npm test does)')
+  }
+}
+
+export interface ServiceProcess {
+  readonly child: ChildProcess
+  readonly port: number
+  readonly baseUrl: string
+  /** Everything the process wrote so far. */
+  stdout(): string
+  stderr(): string
+  /** Resolves with the exit code and signal once the process ends. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  /** fetch against the service; the response body is read and kept for secret checks. */
+  get(
+    path: string,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: string; headers: Headers }>
+  /** Every response body and header served so far. */
+  served(): string
+  /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
+  stop(graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+export interface RunOptions {
+  /** Environment on top of a minimal one (PATH, HOME); never the test runner's whole environment. */
+  env?: Record<string, string>
+  args?: string[]
+  /** Wait until /health/live answers. @default true */
+  waitForListening?: boolean
+  timeoutMs?: number
+}
+
+/** Runs the real entry point, with `node` (no npm in between, as in the image). */
+export async function runService(options: RunOptions = {}): Promise<ServiceProcess> {
+  assertBuilt()
+  const port = Number(options.env?.['PORT'] ?? (await freePort()))
+  const env = {
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    HOME: process.env['HOME'] ?? '/tmp',
+    HOST: '127.0.0.1',
+    LOG_FORMAT: 'json',
+    ...options.env,
+    PORT: String(port),
+  }
+  const child = spawn(process.execPath, [ENTRY, ...(options.args ?? ['serve'])], {
+    env,
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  let err = ''
+  let served = ''
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString('utf8')
+  })
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString('utf8')
+  })
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal })),
+  )
+  const baseUrl = `http://127.0.0.1:${port}`
+
+  const get: ServiceProcess['get'] = async (path, headers = {}) => {
+    const res = await fetch(`${baseUrl}${path}`, { headers, signal: AbortSignal.timeout(20_000) })
+    const body = await res.text()
+    served += `${res.status} ${JSON.stringify([...res.headers])}\n${body}\n`
+    return { status: res.status, body, headers: res.headers }
+  }
+
+  const service: ServiceProcess = {
+    child,
+    port,
+    baseUrl,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    get,
+    served: () => served,
+    async stop(graceMs = 10_000) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM')
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+        const result = await exited
+        clearTimeout(timer)
+        return result
+      }
+      return exited
+    },
+  }
+
+  if (options.waitForListening ?? true) {
+    let gone = false
+    void exited.then(() => {
+      gone = true
+    })
+    await waitFor(
+      async () => {
+        if (gone) throw new Error(`service exited early: ${err.trim() || out.trim()}`)
+        const res = await fetch(`${baseUrl}/health/live`).catch(() => undefined)
+        return res?.status === 200
+      },
+      { timeoutMs: options.timeoutMs ?? 15_000, what: 'the service to listen' },
+    ).catch(async (e) => {
+      await service.stop(1_000)
+      throw e
+    })
+  }
+  return service
+}
+
+/** Runs the entry point to completion (bad config, --help) and returns its output and exit code. */
+export async function runToExit(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 10_000,
+): Promise<{
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  ms: number
+}> {
+  assertBuilt()
+  const started = Date.now()
+  const child = spawn(process.execPath, [ENTRY, ...args], {
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp', ...env },
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString('utf8')
+  })
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString('utf8')
+  })
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.once('close', (c, s) => resolve([c, s])),
+  )
+  clearTimeout(timer)
+  return { code, signal, stdout, stderr, ms: Date.now() - started }
+}

@@ -1,0 +1,153 @@
+import type { FastifyInstance } from 'fastify'
+import { register as globalRegistry } from 'prom-client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type RedisServer, startRedis } from '../helpers/redis-server.js'
+import { appFor, sample, whenReady } from './support.js'
+
+const PASSWORD = 'r0utes-Secret-pw'
+let redis: RedisServer
+let app: FastifyInstance
+
+beforeAll(async () => {
+  redis = await startRedis({ password: PASSWORD })
+  app = await appFor({ REDIS_URL: redis.url, KEY_GROUPS: 'user:*' })
+  await whenReady(app)
+})
+afterAll(async () => {
+  await app?.close()
+  await redis?.stop()
+})
+
+describe('GET /health/live', () => {
+  it('answers 200 {"status":"ok"}', async () => {
+    const res = await app.inject('/health/live')
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toEqual({ status: 'ok' })
+  })
+})
+
+describe('GET /health/ready', () => {
+  it('answers 200 when the latest probe succeeded and the breaker is closed', async () => {
+    const res = await app.inject('/health/ready')
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toMatchObject({ status: 'ready', circuit_breaker_state: 'closed' })
+  })
+})
+
+describe('GET /health', () => {
+  it('reports healthy with redis and circuit_breaker checks', async () => {
+    const res = await app.inject('/health')
+    expect(res.statusCode).toBe(200)
+    const body = res.json()
+    expect(body.status).toBe('healthy')
+    expect(Number.isNaN(Date.parse(body.timestamp))).toBe(false)
+    expect(body.uptime_seconds).toBeGreaterThanOrEqual(0)
+    for (const check of ['redis', 'circuit_breaker']) {
+      expect(body.checks[check]).toMatchObject({ status: 'pass' })
+      expect(typeof body.checks[check].message).toBe('string')
+      expect(typeof body.checks[check].duration_ms).toBe('number')
+    }
+  })
+})
+
+describe('GET /status and /status/history', () => {
+  it('answers the Redis snapshot with the pool latency and breaker state', async () => {
+    await app.inject('/metrics')
+    const res = await app.inject('/status')
+    expect(res.statusCode).toBe(200)
+    const body = res.json()
+    expect(body).toMatchObject({ available: true, circuit_breaker_state: 'closed' })
+    expect(['OK', 'WARNING', 'CRITICAL']).toContain(body.status)
+    for (const key of ['memory_usage_percent', 'hit_rate_percent', 'total_keys', 'latency_ms']) {
+      expect(body).toHaveProperty(key)
+    }
+  })
+
+  it('answers the history as JSON', async () => {
+    const res = await app.inject('/status/history')
+    expect(res.statusCode).toBe(200)
+    expect(Array.isArray(res.json())).toBe(true)
+  })
+})
+
+describe('GET /metrics', () => {
+  it('serves Prometheus text 0.0.4 with the pool, server, service and default families', async () => {
+    const res = await app.inject('/metrics')
+    expect(res.statusCode).toBe(200)
+    expect(res.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8')
+    const text = res.body
+    for (const family of [
+      'redis_pool_max_connections',
+      'redis_operation_errors_total',
+      'redis_circuit_breaker_state',
+      'redis_up',
+      'redis_monitor_scrape_duration_seconds',
+      'redis_monitor_last_scrape_error',
+      'http_request_duration_seconds',
+      'process_cpu_user_seconds_total',
+      'nodejs_eventloop_lag_seconds',
+    ]) {
+      expect(text).toContain(`# TYPE ${family} `)
+    }
+    expect(sample(text, 'redis_up')).toBe(1)
+    expect(sample(text, 'redis_monitor_last_scrape_error')).toBe(0)
+  })
+
+  it('serves OpenMetrics when Accept asks for it, without renaming counters for the next text scrape', async () => {
+    const om = await app.inject({
+      url: '/metrics',
+      headers: {
+        accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
+      },
+    })
+    expect(om.statusCode).toBe(200)
+    expect(om.headers['content-type']).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8')
+    expect(om.body.endsWith('# EOF\n')).toBe(true)
+    expect(om.body).toContain('# TYPE redis_operation_errors counter')
+    expect(om.body).toMatch(/^redis_operation_errors_total\{/m)
+    expect(om.body).not.toContain('_total_total')
+
+    const text = await app.inject('/metrics')
+    expect(text.body).toContain('# TYPE redis_operation_errors_total counter')
+    expect(text.body).not.toContain('# EOF')
+  })
+
+  it('labels request durations by route template, never by the raw URL', async () => {
+    await app.inject('/health/live?probe=1')
+    await app.inject('/no/such/page/12345')
+    const text = (await app.inject('/metrics')).body
+    expect(text).toMatch(
+      /http_request_duration_seconds_count\{method="GET",route="\/health\/live",status_code="200"\} \d+/,
+    )
+    expect(text).toMatch(
+      /http_request_duration_seconds_count\{method="GET",route="unmatched",status_code="404"\} \d+/,
+    )
+    expect(text).not.toContain('12345')
+    expect(text).not.toContain('probe=1')
+  })
+
+  it('answers 406 with a JSON reason when Accept allows no format it serves', async () => {
+    const res = await app.inject({ url: '/metrics', headers: { accept: 'application/json' } })
+    expect(res.statusCode).toBe(406)
+    expect(res.json()).toMatchObject({ statusCode: 406 })
+  })
+
+  it('keeps prom-client global registry empty', async () => {
+    expect(globalRegistry.getMetricsAsArray()).toHaveLength(0)
+  })
+})
+
+describe('bad HTTP input', () => {
+  it('answers unknown routes with a 404 JSON reason', async () => {
+    const res = await app.inject('/nope')
+    expect(res.statusCode).toBe(404)
+    expect(res.headers['content-type']).toContain('application/json')
+    expect(res.json()).toMatchObject({ statusCode: 404, error: 'Not Found' })
+  })
+
+  it('answers a method a route does not have with 404 JSON', async () => {
+    const res = await app.inject({ method: 'DELETE', url: '/metrics' })
+    expect(res.statusCode).toBe(404)
+    expect(res.json()).toMatchObject({ statusCode: 404 })
+  })
+})

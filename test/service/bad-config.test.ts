@@ -1,0 +1,59 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { runToExit } from '../helpers/service-process.js'
+
+const SECRET = 'pa55-w0rd-never-printed'
+const dir = mkdtempSync(join(tmpdir(), 'rpm-bad-config-'))
+const emptyFile = join(dir, 'empty')
+writeFileSync(emptyFile, '')
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+// Each row: the environment or argv, the variable (or flag) the one stderr line must name.
+const cases: Array<{ what: string; env?: Record<string, string>; args?: string[]; names: string }> = [
+  { what: 'non-numeric port', env: { PORT: 'http' }, names: 'PORT' },
+  { what: 'port out of range', env: { PORT: '65536' }, names: 'PORT' },
+  {
+    what: 'malformed URL holding a password',
+    env: { REDIS_URL: `redis://:${SECRET}@host:port` },
+    names: 'REDIS_URL',
+  },
+  { what: 'wrong URL scheme', env: { REDIS_URL: `https://:${SECRET}@host:6379` }, names: 'REDIS_URL' },
+  { what: 'bare password instead of a URL', env: { REDIS_URL: SECRET }, names: 'REDIS_URL' },
+  {
+    what: 'unreadable password file',
+    env: { REDIS_PASSWORD_FILE: join(dir, 'missing') },
+    names: 'REDIS_PASSWORD_FILE',
+  },
+  { what: 'empty password file', env: { REDIS_PASSWORD_FILE: emptyFile }, names: 'REDIS_PASSWORD_FILE' },
+  { what: 'unknown log level', env: { LOG_LEVEL: 'verbose' }, names: 'LOG_LEVEL' },
+  { what: 'unknown log format (mode)', env: { LOG_FORMAT: 'yaml' }, names: 'LOG_FORMAT' },
+  { what: 'zero pool size', env: { POOL_SIZE: '0' }, names: 'POOL_SIZE' },
+  { what: 'non-numeric probe interval', env: { PROBE_INTERVAL_MS: '5s' }, names: 'PROBE_INTERVAL_MS' },
+  { what: 'malformed basic auth', env: { METRICS_BASIC_AUTH: SECRET }, names: 'METRICS_BASIC_AUTH' },
+  { what: 'bad boolean', env: { AUTO_MEMORY_PURGE: 'sometimes' }, names: 'AUTO_MEMORY_PURGE' },
+  { what: 'bad flag value', args: ['serve', '--port', 'ninety'], names: 'PORT' },
+  { what: 'unknown command (mode)', args: ['explode'], names: 'explode' },
+  {
+    what: 'unknown flag with a secret in its value',
+    args: [`--redis-uri=redis://:${SECRET}@h`],
+    names: '--redis-uri',
+  },
+]
+
+describe('bad configuration', () => {
+  it.each(cases)('$what: exits non-zero within 2 s with one stderr line naming $names', async (c) => {
+    const result = await runToExit(c.args ?? ['serve'], c.env ?? {})
+    expect(result.code).not.toBe(0)
+    expect(result.code).not.toBeNull()
+    // 2 s is the contract for the process itself; node's own start-up is part of it.
+    expect(result.ms).toBeLessThan(2_000)
+    const lines = result.stderr.split('\n').filter(Boolean)
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toContain(c.names)
+    expect(result.stderr).not.toMatch(/\n\s+at /)
+    expect(result.stderr + result.stdout).not.toContain(SECRET)
+    expect(result.stdout).toBe('')
+  })
+})

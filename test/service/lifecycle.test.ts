@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type RedisServer, startRedis } from '../helpers/redis-server.js'
+import { ROOT, runService } from '../helpers/service-process.js'
+
+let redis: RedisServer
+
+beforeAll(async () => {
+  redis = await startRedis()
+})
+afterAll(async () => {
+  await redis?.stop()
+})
+
+describe('SIGTERM', () => {
+  it('finishes an in-flight request, closes the pool and exits 0 within 10 s', async () => {
+    const service = await runService({ env: { REDIS_URL: redis.url } })
+    // A scrape with Redis frozen is in flight for most of its 2 s budget when SIGTERM arrives.
+    redis.pause()
+    try {
+      const inFlight = service.get('/metrics', { 'x-prometheus-scrape-timeout-seconds': '2' })
+      await new Promise((r) => setTimeout(r, 300))
+      const started = Date.now()
+      service.child.kill('SIGTERM')
+      const res = await inFlight
+      const { code, signal } = await service.exited
+      expect(res.status).toBe(200)
+      expect(code, service.stdout() + service.stderr()).toBe(0)
+      expect(signal).toBeNull()
+      expect(Date.now() - started).toBeLessThan(10_000)
+      expect(service.stdout()).toContain('shutting down')
+    } finally {
+      redis.resume()
+    }
+  })
+
+  it('logs JSON lines on stdout when stdout is not a TTY', async () => {
+    const service = await runService({ env: { REDIS_URL: redis.url, LOG_FORMAT: 'auto' } })
+    const { code } = await service.stop()
+    expect(code).toBe(0)
+    const lines = service.stdout().split('\n').filter(Boolean)
+    expect(lines.length).toBeGreaterThan(0)
+    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow()
+  })
+})
+
+describe('the Dockerfile CMD', () => {
+  it('runs with plain node: the built entry point starts and serves /health/live', async () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
+    const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1]
+    expect(cmd).toBeDefined()
+    const argv = JSON.parse(cmd as string) as string[]
+    expect(argv[0]).toBe('node')
+    expect(argv[1]).toBe('bin/redis-pool-monitor.js')
+    const service = await runService({ env: { REDIS_URL: redis.url }, args: argv.slice(2) })
+    const res = await service.get('/health/live')
+    expect(res.status).toBe(200)
+    expect(JSON.parse(res.body)).toEqual({ status: 'ok' })
+    expect((await service.stop()).code).toBe(0)
+  })
+
+  it('declares a numeric non-root USER, tini, and a node fetch HEALTHCHECK on /health/live', () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
+    expect(dockerfile).toMatch(/^USER\s+[1-9]\d*(:\d+)?\s*$/m)
+    expect(dockerfile).toMatch(/^FROM node:24-[\w-]+ AS build$/m)
+    expect(dockerfile).toContain('npm ci --omit=dev')
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["\/usr\/bin\/tini", "--"\]$/m)
+    expect(dockerfile).toMatch(
+      /^HEALTHCHECK [^\n]*\\\n\s+CMD \["node", "-e", "[^\n]*fetch\([^\n]*\/health\/live/m,
+    )
+  })
+})

@@ -1,0 +1,194 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { parse } from 'yaml'
+import * as definitions from '../../src/metrics/definitions.js'
+import { waitFor } from '../helpers/wait-for.js'
+
+const execFileAsync = promisify(execFile)
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+export const PROMETHEUS_DIR = join(ROOT, 'prometheus')
+export const ALERTS_DIR = join(PROMETHEUS_DIR, 'alerts')
+export const RULE_TESTS_DIR = join(PROMETHEUS_DIR, 'tests')
+export const ALERTMANAGER_DIR = join(PROMETHEUS_DIR, 'alertmanager')
+
+export interface AlertRule {
+  alert: string
+  expr: string
+  for?: string
+  labels?: Record<string, string>
+  annotations?: Record<string, string>
+}
+export interface RuleFile {
+  groups: Array<{ name: string; interval?: string; rules: AlertRule[] }>
+}
+
+export const yamlFiles = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.yml'))
+    .sort()
+    .map((f) => join(dir, f))
+
+export const readYaml = <T>(path: string): T => parse(readFileSync(path, 'utf8')) as T
+
+/** Every rule file of prometheus/alerts/, parsed, keyed by file name. */
+export function ruleFiles(): Map<string, RuleFile> {
+  return new Map(
+    yamlFiles(ALERTS_DIR).map((path) => [path.slice(ALERTS_DIR.length + 1), readYaml<RuleFile>(path)]),
+  )
+}
+
+export const alertRules = (): AlertRule[] =>
+  [...ruleFiles().values()].flatMap((file) => file.groups.flatMap((g) => g.rules))
+
+/**
+ * The repository's rules with every `for` replaced by `forDuration`, for tests that cannot wait
+ * minutes. Derived from the rule files themselves, so there is never a second copy to drift.
+ */
+export function withShortFor(file: RuleFile, forDuration: string): RuleFile {
+  return {
+    groups: file.groups.map((group) => ({
+      ...group,
+      rules: group.rules.map((rule) => (rule.for === undefined ? rule : { ...rule, for: forDuration })),
+    })),
+  }
+}
+
+/** Metric family names defined in src/metrics/definitions.ts (the only place names are spelled). */
+export function definedMetricNames(): Set<string> {
+  const names = new Set<string>()
+  const visit = (value: unknown) => {
+    if (value === null || typeof value !== 'object') return
+    const name = (value as { name?: unknown }).name
+    if (typeof name === 'string') names.add(name)
+    else for (const child of Object.values(value)) visit(child)
+  }
+  for (const value of Object.values(definitions)) visit(value)
+  return names
+}
+
+const PROMQL_WORDS = new Set([
+  'sum',
+  'rate',
+  'increase',
+  'histogram_quantile',
+  'by',
+  'without',
+  'and',
+  'or',
+  'unless',
+  'offset',
+  'topk',
+  'sort_desc',
+  'on',
+  'ignoring',
+  'bool',
+  'delta',
+  'le',
+])
+
+/** Metric names an expression selects (identifiers not inside {...} and not functions or keywords). */
+export function metricNamesIn(expr: string): string[] {
+  const outsideBraces = expr.replace(/\{[^}]*\}/g, ' ').replace(/\[[^\]]*\]/g, ' ')
+  const withoutGroupings = outsideBraces.replace(/\b(by|without|on|ignoring)\s*\([^)]*\)/g, ' ')
+  // Numbers (durations such as 5m included) are consumed whole so their suffix is no name.
+  const found = withoutGroupings.match(/\d[\w.]*|[a-zA-Z_:][a-zA-Z0-9_:]*/g) ?? []
+  return [...new Set(found)].filter(
+    (word) => !/^\d/.test(word) && !PROMQL_WORDS.has(word) && !/^(Inf|NaN)$/.test(word),
+  )
+}
+
+/** A histogram's or counter's series name back to its family name. */
+export const familyOf = (series: string, defined: Set<string>) => {
+  if (defined.has(series)) return series
+  const base = series.replace(/_(bucket|count|sum)$/, '')
+  return defined.has(base) ? base : undefined
+}
+
+/** Runs a command; resolves with its output whatever the exit code. */
+export async function run(
+  command: string,
+  args: string[],
+  options: { cwd?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(command, args, {
+      cwd: options.cwd ?? ROOT,
+      timeout: 60_000,
+    })
+    return { code: 0, stdout, stderr }
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string }
+    return {
+      code: typeof e.code === 'number' ? e.code : 1,
+      stdout: e.stdout ?? '',
+      stderr: e.stderr ?? String(err),
+    }
+  }
+}
+
+/** The first of `names` found on PATH (Debian calls Alertmanager prometheus-alertmanager). */
+export function onPath(...names: string[]): string {
+  for (const name of names) {
+    for (const dir of (process.env.PATH ?? '').split(':')) {
+      if (dir && existsSync(join(dir, name))) return join(dir, name)
+    }
+  }
+  throw new Error(`none of ${names.join(', ')} is installed (run: node scripts/ensure-system-tools.js)`)
+}
+
+export interface Child {
+  readonly process: ChildProcess
+  /** Everything the process wrote so far (stdout and stderr), for failure messages. */
+  output(): string
+  stop(): Promise<void>
+}
+
+/** Spawns a long-running process and keeps its output for diagnostics. */
+export function startChild(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Child {
+  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000)
+  }
+  child.stdout?.on('data', keep)
+  child.stderr?.on('data', keep)
+  return {
+    process: child,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      const gone = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+      await gone
+      clearTimeout(timer)
+    },
+  }
+}
+
+/** GETs JSON from a Prometheus or Alertmanager HTTP API. */
+export async function getJson<T>(url: string): Promise<T> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(5_000) })
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status} ${await response.text()}`)
+  return (await response.json()) as T
+}
+
+/** Waits until `url` answers 2xx; on failure the error carries the process's latest output. */
+export async function waitForReady(url: string, child: Child, timeoutMs = 30_000) {
+  try {
+    await waitFor(
+      async () => {
+        if (child.process.exitCode !== null) throw new Error(`exited with code ${child.process.exitCode}`)
+        const response = await fetch(url, { signal: AbortSignal.timeout(2_000) })
+        return response.ok
+      },
+      { timeoutMs, intervalMs: 200, what: url },
+    )
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n--- output ---\n${child.output().slice(-3_000)}`)
+  }
+}
