@@ -17,11 +17,11 @@ export interface KeyGroupOptions {
   maxGroups?: number
   /** A pass stops scanning after this long and answers with an estimate. @default 10000 */
   passBudgetMs?: number
-  /** A pass scans at most this many keys; beyond, the result is an estimate. @default 200000 */
+  /** A pass scans at most this many keys; beyond, the result is an estimate. @default 100000 */
   maxKeysPerPass?: number
   /** SCAN COUNT: keys Redis visits per call; bounds the time of one call. @default 1000 */
   scanCount?: number
-  /** MEMORY USAGE calls per pass; keys are sampled evenly beyond it. @default 20000 */
+  /** MEMORY USAGE calls per pass; keys are sampled evenly beyond it. @default 10000 */
   memorySamplesPerPass?: number
   /** Database the pooled connections use, for the `db` label. @default 0 */
   db?: number
@@ -135,9 +135,9 @@ export function createKeyGroupScanner(
   const intervalMs = options.intervalMs ?? 60_000
   const maxGroups = options.maxGroups ?? 100
   const passBudgetMs = options.passBudgetMs ?? 10_000
-  const maxKeysPerPass = options.maxKeysPerPass ?? 200_000
+  const maxKeysPerPass = options.maxKeysPerPass ?? 100_000
   const scanCount = options.scanCount ?? 1000
-  const memorySamples = options.memorySamplesPerPass ?? 20_000
+  const memorySamples = options.memorySamplesPerPass ?? 10_000
   const db = `db${options.db ?? 0}`
   const classify = createClassifier(options.patterns, options.auto ?? false, options.separator ?? ':')
   // Auto mode could meet millions of prefixes: tally at most this many, the rest as overflow.
