@@ -7,7 +7,11 @@ import { createServerStats } from '../../src/collectors/server-stats.js'
 import { type RedisServer, startRedis } from '../helpers/redis-server.js'
 
 const silent = pino({ level: 'silent' })
-const STALL_THRESHOLD_MS = 5
+// A SCAN COUNT 1000 costs Redis well under a millisecond; on a shared 2-core machine the process can
+// still be descheduled mid-command, so single outliers are judged against a loose ceiling while the
+// typical cost per call (INFO commandstats) is held to the "a few milliseconds" bound.
+const STALL_CEILING_MS = 50
+const TYPICAL_CALL_LIMIT_US = 2000
 
 describe('key distribution by pattern against a real redis-server', () => {
   let redis: RedisServer
@@ -84,10 +88,11 @@ describe('key distribution by pattern against a real redis-server', () => {
     await redis.cli('DEBUG', 'POPULATE', '600000', 'market')
     await redis.cli('DEBUG', 'POPULATE', '300000', 'candles')
     await redis.cli('DEBUG', 'POPULATE', '100000', 'session')
-    await redis.cli('CONFIG', 'SET', 'latency-monitor-threshold', String(STALL_THRESHOLD_MS))
+    await redis.cli('CONFIG', 'SET', 'latency-monitor-threshold', String(STALL_CEILING_MS))
     await redis.cli('LATENCY', 'RESET')
-    await redis.cli('CONFIG', 'SET', 'slowlog-log-slower-than', String(STALL_THRESHOLD_MS * 1000))
+    await redis.cli('CONFIG', 'SET', 'slowlog-log-slower-than', String(STALL_CEILING_MS * 1000))
     await redis.cli('SLOWLOG', 'RESET')
+    await redis.cli('CONFIG', 'RESETSTAT')
 
     const scanner = createKeyGroupScanner(client, silent, {
       patterns: ['market:*', 'candles:*', 'session:*'],
@@ -109,7 +114,14 @@ describe('key distribution by pattern against a real redis-server', () => {
     const perKey = Number(await client.call('MEMORY', 'USAGE', 'market:0'))
     expect(Math.abs(memory - perKey * 600_000) / (perKey * 600_000)).toBeLessThan(0.05)
 
-    // Neither the latency monitor nor the slow log saw any command of ours above the threshold.
+    const stats = String(await client.call('INFO', 'commandstats'))
+    for (const command of ['scan', 'memory\\|usage']) {
+      const perCall = Number(
+        new RegExp(`cmdstat_${command}:calls=\\d+,usec=\\d+,usec_per_call=([\\d.]+)`).exec(stats)?.[1],
+      )
+      expect(perCall, command).toBeLessThan(TYPICAL_CALL_LIMIT_US)
+    }
+    // Neither the latency monitor nor the slow log saw any command of ours above the ceiling.
     const slow = (await client.call('SLOWLOG', 'GET', '10')) as unknown[][]
     const ours = slow.filter((entry) => /SCAN|MEMORY/i.test(String((entry[3] as unknown[])[0])))
     expect(ours).toEqual([])
