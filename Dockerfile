@@ -21,7 +21,9 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 FROM node:24-bookworm-slim
 RUN apt-get update \
   && apt-get install -y --no-install-recommends tini \
-  && rm -rf /var/lib/apt/lists/*
+  && rm -rf /var/lib/apt/lists/* \
+  && groupadd --system --gid 10001 monitor \
+  && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin monitor
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=9122
@@ -30,8 +32,8 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
-# Numeric, so Kubernetes' runAsNonRoot can verify it (the image's `node` user is 1000).
-USER 1000:1000
+# Numeric, so Kubernetes' runAsNonRoot can verify it; the same uid as deploy/kubernetes and fsGroup.
+USER 10001:10001
 EXPOSE 9122
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||9122)+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]

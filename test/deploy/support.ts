@@ -1,0 +1,169 @@
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import {
+  PrometheusRule,
+  ServiceMonitor,
+} from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1'
+import { Deployment } from 'kubernetes-models/apps/v1'
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1'
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1'
+import { ConfigMap, Secret, Service, ServiceAccount } from 'kubernetes-models/v1'
+import ts from 'typescript'
+import { parseAllDocuments } from 'yaml'
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+export const KUBERNETES_DIR = join(ROOT, 'deploy', 'kubernetes')
+export const SYSTEMD_DIR = join(ROOT, 'deploy', 'systemd')
+
+// biome-ignore lint/suspicious/noExplicitAny: manifests are untyped YAML until validated
+export type Manifest = Record<string, any>
+
+interface Kind {
+  /** The kubernetes-models class: `new Model(data).validate()` checks types and required fields. */
+  model: new (
+    data: never,
+  ) => { validate(): void }
+  /** Where the TypeScript interface of the same object lives, for the unknown-field check. */
+  typeModule: string
+  typeName: string
+}
+
+/** Every kind the manifests may use; anything else is an error in itself. */
+export const KINDS: Record<string, Kind> = {
+  'apps/v1/Deployment': {
+    model: Deployment,
+    typeModule: 'kubernetes-models/apps/v1/Deployment',
+    typeName: 'IDeployment',
+  },
+  'v1/Service': { model: Service, typeModule: 'kubernetes-models/v1/Service', typeName: 'IService' },
+  'v1/ConfigMap': { model: ConfigMap, typeModule: 'kubernetes-models/v1/ConfigMap', typeName: 'IConfigMap' },
+  'v1/Secret': { model: Secret, typeModule: 'kubernetes-models/v1/Secret', typeName: 'ISecret' },
+  'v1/ServiceAccount': {
+    model: ServiceAccount,
+    typeModule: 'kubernetes-models/v1/ServiceAccount',
+    typeName: 'IServiceAccount',
+  },
+  'policy/v1/PodDisruptionBudget': {
+    model: PodDisruptionBudget,
+    typeModule: 'kubernetes-models/policy/v1/PodDisruptionBudget',
+    typeName: 'IPodDisruptionBudget',
+  },
+  'networking.k8s.io/v1/NetworkPolicy': {
+    model: NetworkPolicy,
+    typeModule: 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy',
+    typeName: 'INetworkPolicy',
+  },
+  'monitoring.coreos.com/v1/ServiceMonitor': {
+    model: ServiceMonitor,
+    typeModule: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor',
+    typeName: 'IServiceMonitor',
+  },
+  'monitoring.coreos.com/v1/PrometheusRule': {
+    model: PrometheusRule,
+    typeModule: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule',
+    typeName: 'IPrometheusRule',
+  },
+}
+
+export const kindKey = (m: Manifest) => `${m.apiVersion}/${m.kind}`
+
+/** Every YAML document of a file; throws with the file name on a syntax error. */
+export function readYamlDocuments(path: string): Manifest[] {
+  return parseYamlDocuments(readFileSync(path, 'utf8'), path)
+}
+
+export function parseYamlDocuments(text: string, name: string): Manifest[] {
+  const docs = parseAllDocuments(text, { prettyErrors: true })
+  if (!Array.isArray(docs)) throw new Error(`${name}: not a YAML stream`)
+  return docs.map((doc, i) => {
+    if (doc.errors.length > 0) throw new Error(`${name}: ${doc.errors.map((e) => e.message).join('; ')}`)
+    const value = doc.toJS() as unknown
+    if (!value || typeof value !== 'object' || Array.isArray(value)) {
+      throw new Error(`${name}: document ${i + 1} is not a mapping`)
+    }
+    return value as Manifest
+  })
+}
+
+/**
+ * Fields the API server would drop or reject, found by type-checking each manifest as a fresh
+ * object literal against its model's TypeScript interface: TypeScript's excess-property check
+ * walks every nested object, so a misspelt `livenessProbe.httpGet.paht` is an error here while
+ * `.validate()` (JSON schema without additionalProperties: false) lets it through.
+ * Returns one line per problem, naming the manifest and the field.
+ */
+export function strictFieldErrors(manifests: { name: string; manifest: Manifest }[]): string[] {
+  const errors: string[] = []
+  const sources: string[] = []
+  const owners: { name: string; start: number; end: number }[] = []
+  let line = 0
+  const imports = new Set<string>()
+  manifests.forEach(({ name, manifest }, i) => {
+    const kind = KINDS[kindKey(manifest)]
+    if (!kind) {
+      errors.push(`${name}: unexpected kind ${kindKey(manifest)}`)
+      return
+    }
+    imports.add(`import type { ${kind.typeName} } from '${kind.typeModule}'`)
+    const body = `export const m${i}: ${kind.typeName} = ${JSON.stringify(manifest, null, 2)}\n`
+    sources.push(body)
+    const lines = body.split('\n').length - 1
+    owners.push({ name, start: line, end: line + lines })
+    line += lines
+  })
+  const header = [...imports].join('\n')
+  const headerLines = imports.size
+  const text = `${header}\n${sources.join('')}`
+  const fileName = join(ROOT, 'test', 'deploy', '__strict_manifests__.ts')
+
+  const options: ts.CompilerOptions = {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: [],
+    lib: ['lib.es2022.d.ts'],
+  }
+  const host = ts.createCompilerHost(options)
+  const getSourceFile = host.getSourceFile.bind(host)
+  host.getSourceFile = (f, languageVersion, ...rest) =>
+    f === fileName
+      ? ts.createSourceFile(f, text, languageVersion, true)
+      : getSourceFile(f, languageVersion, ...rest)
+  const fileExists = host.fileExists.bind(host)
+  host.fileExists = (f) => f === fileName || fileExists(f)
+  const readFile = host.readFile.bind(host)
+  host.readFile = (f) => (f === fileName ? text : readFile(f))
+
+  const program = ts.createProgram([fileName], options, host)
+  const source = program.getSourceFile(fileName)!
+  const textLines = text.split('\n')
+  for (const d of ts.getPreEmitDiagnostics(program, source)) {
+    const message = ts.flattenDiagnosticMessageText(d.messageText, ' ')
+    if (d.file?.fileName !== fileName || d.start === undefined) {
+      errors.push(`type check: ${message}`)
+      continue
+    }
+    const at = d.file.getLineAndCharacterOfPosition(d.start).line
+    const owner = owners.find((o) => at - headerLines - 1 >= o.start && at - headerLines - 1 < o.end)
+    errors.push(`${owner?.name ?? '?'}: ${message} (at ${textLines[at]?.trim()})`)
+  }
+  return errors
+}
+
+/** `kubectl kustomize <dir>` when kubectl is installed (it renders offline), else undefined. */
+export function kustomizeBuild(dir: string): { ok: boolean; stdout: string; stderr: string } | undefined {
+  const which = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' })
+  if (which.status !== 0) return undefined
+  const run = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8', timeout: 60_000 })
+  return { ok: run.status === 0, stdout: run.stdout, stderr: run.stderr }
+}
+
+/** Does `obj` carry every label of `selector`? */
+export function matches(selector: Record<string, string>, labels: Record<string, string> | undefined) {
+  return Object.entries(selector).every(([k, v]) => labels?.[k] === v)
+}
