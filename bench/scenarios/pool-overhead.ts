@@ -2,9 +2,12 @@
 // each with 10 connections, at concurrency 1, 16 and 256:
 //   raw      plain ioredis clients used round-robin (many commands in flight per connection)
 //   monitor  createPoolMonitor: multiplexed slots, timing, error counting, breaker, probe
+//   monitor_uncoalesced  the same with coalesceWrites: false (one socket write per command, as raw
+//            does), so the instrumentation's own cost shows apart from the write coalescing
 //   lease    generic-pool lending one connection per command (the classic pool shape)
 // Rounds are interleaved (variant order rotates each round) so machine noise hits all three alike.
-// Writes overhead_ratio {c1, c16, c256} = monitor ops/s / raw ops/s, and the p99 each adds.
+// Writes overhead_ratio {c1, c16, c256} = monitor ops/s / raw ops/s, and the p99 each adds;
+// uncoalesced_overhead_ratio is the same for monitor_uncoalesced.
 import { performance } from 'node:perf_hooks'
 import genericPool from 'generic-pool'
 import { Redis } from 'ioredis'
@@ -17,14 +20,14 @@ import { percentile, round } from '../lib/stats.js'
 
 const CONNECTIONS = 10
 const CONCURRENCY = [1, 16, 256] as const
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3)
-const RUN_MS = Number(process.env['BENCH_RUN_MS'] ?? 2_500)
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5)
+const RUN_MS = Number(process.env['BENCH_RUN_MS'] ?? 2_000)
 const VALUE = 'x'.repeat(100)
 const KEYS = 1_000
 
 type Op = (i: number) => Promise<unknown>
 interface Variant {
-  name: 'raw' | 'monitor' | 'lease'
+  name: 'raw' | 'monitor' | 'monitor_uncoalesced' | 'lease'
   op: Op
   close(): Promise<void>
 }
@@ -48,9 +51,10 @@ async function rawVariant(): Promise<Variant> {
   }
 }
 
-async function monitorVariant(): Promise<Variant> {
+async function monitorVariant(coalesceWrites: boolean): Promise<Variant> {
   const monitor = createPoolMonitor({
     name: 'bench',
+    coalesceWrites,
     redis: connection,
     registry: new Registry(),
     logger: pino({ level: 'silent' }),
@@ -58,7 +62,7 @@ async function monitorVariant(): Promise<Variant> {
   })
   for (let i = 0; i < 100 && !(await monitor.probe()).ok; i++) await new Promise((r) => setTimeout(r, 20))
   return {
-    name: 'monitor',
+    name: coalesceWrites ? 'monitor' : 'monitor_uncoalesced',
     op: (i) => (i & 1 ? monitor.call('get', `k${i % KEYS}`) : monitor.call('set', `k${i % KEYS}`, VALUE)),
     close: () => monitor.close(),
   }
@@ -121,11 +125,17 @@ async function drive(op: Op, concurrency: number, ms: number): Promise<Run> {
   return { ops: latenciesMs.length, ms: performance.now() - started, latenciesMs }
 }
 
-const variants = [await rawVariant(), await monitorVariant(), await leaseVariant()]
+const variants = [
+  await rawVariant(),
+  await monitorVariant(true),
+  await monitorVariant(false),
+  await leaseVariant(),
+]
 for (const v of variants) await drive(v.op, 16, 500) // warm-up: JIT, connections, key space
 
 const totals = new Map<string, Run>()
 const perRound: Record<string, number[]> = {}
+const perRoundUncoalesced: Record<string, number[]> = {}
 for (let r = 0; r < ROUNDS; r++) {
   for (const c of CONCURRENCY) {
     const order = variants.map((_, i) => variants[(i + r) % variants.length]!)
@@ -141,6 +151,10 @@ for (let r = 0; r < ROUNDS; r++) {
       roundOps[v.name] = (run.ops / run.ms) * 1000
     }
     perRound[`c${c}`] = [...(perRound[`c${c}`] ?? []), round(roundOps['monitor']! / roundOps['raw']!, 3)]
+    perRoundUncoalesced[`c${c}`] = [
+      ...(perRoundUncoalesced[`c${c}`] ?? []),
+      round(roundOps['monitor_uncoalesced']! / roundOps['raw']!, 3),
+    ]
     process.stdout.write(
       `round ${r + 1} c${c}: ${order.map((v) => `${v.name} ${Math.round(roundOps[v.name]!)}/s`).join(', ')}\n`,
     )
@@ -161,6 +175,9 @@ const byConcurrency = <T>(f: (c: number) => T) =>
 
 const figures = {
   overhead_ratio: byConcurrency((c) => round(opsPerSec('monitor', c) / opsPerSec('raw', c), 3)),
+  uncoalesced_overhead_ratio: byConcurrency((c) =>
+    round(opsPerSec('monitor_uncoalesced', c) / opsPerSec('raw', c), 3),
+  ),
   lease_pool_ratio: byConcurrency((c) => round(opsPerSec('lease', c) / opsPerSec('raw', c), 3)),
   overhead_p99_added_ms: byConcurrency((c) => round(p99('monitor', c) - p99('raw', c), 3)),
   lease_pool_p99_added_ms: byConcurrency((c) => round(p99('lease', c) - p99('raw', c), 3)),
@@ -172,14 +189,17 @@ const figures = {
     ops_per_sec: byConcurrency((c) => ({
       raw: Math.round(opsPerSec('raw', c)),
       monitor: Math.round(opsPerSec('monitor', c)),
+      monitor_uncoalesced: Math.round(opsPerSec('monitor_uncoalesced', c)),
       lease: Math.round(opsPerSec('lease', c)),
     })),
     p99_ms: byConcurrency((c) => ({
       raw: round(p99('raw', c), 3),
       monitor: round(p99('monitor', c), 3),
+      monitor_uncoalesced: round(p99('monitor_uncoalesced', c), 3),
       lease: round(p99('lease', c), 3),
     })),
     monitor_ratio_per_round: perRound,
+    monitor_uncoalesced_ratio_per_round: perRoundUncoalesced,
   },
 }
 mergeResults('pool_overhead', figures)

@@ -85,8 +85,14 @@ export function createBreaker(options: Partial<BreakerOptions>, deps: BreakerDep
   let trialsStarted = 0
   let trialsSucceeded = 0
   let probeFailures = 0
+  // The bucket the clock was last in: while time stays inside it, recording is a compare and an
+  // increment (record() runs once per successful operation).
+  let currentStart = 0
+  let currentEnd = -1
+  let currentBucket = 0
 
   function clearWindow(): void {
+    currentEnd = -1
     bucketEpoch.fill(-1)
     bucketCalls.fill(0)
     bucketFailures.fill(0)
@@ -109,15 +115,20 @@ export function createBreaker(options: Partial<BreakerOptions>, deps: BreakerDep
   }
 
   function record(failed: boolean): void {
-    const epoch = Math.floor(now() / bucketMs)
-    const i = epoch % BUCKETS
-    if (bucketEpoch[i] !== epoch) {
-      bucketEpoch[i] = epoch
-      bucketCalls[i] = 0
-      bucketFailures[i] = 0
+    const t = now()
+    if (t >= currentEnd || t < currentStart) {
+      const epoch = Math.floor(t / bucketMs)
+      currentBucket = epoch % BUCKETS
+      currentStart = epoch * bucketMs
+      currentEnd = currentStart + bucketMs
+      if (bucketEpoch[currentBucket] !== epoch) {
+        bucketEpoch[currentBucket] = epoch
+        bucketCalls[currentBucket] = 0
+        bucketFailures[currentBucket] = 0
+      }
     }
-    bucketCalls[i]!++
-    if (failed) bucketFailures[i]!++
+    bucketCalls[currentBucket]!++
+    if (failed) bucketFailures[currentBucket]!++
   }
 
   /** Only evaluated after a failure, so the success path stays a few array writes. */

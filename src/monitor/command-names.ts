@@ -208,6 +208,12 @@ const BLOCKING = new Set([
   'waitaof',
 ])
 
+/** True when `isBlocking` can be true for some arguments: the monitor's per-name route cache asks once. */
+export function mayBlock(command: string): boolean {
+  const lower = command.toLowerCase()
+  return BLOCKING.has(lower) || lower === 'xread' || lower === 'xreadgroup'
+}
+
 /** XREAD / XREADGROUP block only with a BLOCK argument. */
 export function isBlocking(command: string, args: readonly unknown[]): boolean {
   const lower = command.toLowerCase()

@@ -3,10 +3,11 @@ import { performance } from 'node:perf_hooks'
 import type { Redis } from 'ioredis'
 import { ConnectionError, ErrorType, PoolClosedError, UnsupportedCommandError } from '../errors.js'
 import { createConnection } from '../redis/connection.js'
-import { createMultiplexPool, type PooledConnection } from '../redis/multiplex-pool.js'
+import { coalesceWrites, createMultiplexPool, type PooledConnection } from '../redis/multiplex-pool.js'
+import { Command, commandOptions, createTimeoutSweep, setLeaseTimeout } from '../redis/timeout-sweep.js'
 import { createBreaker } from './breaker.js'
 import { classifyError, redact, toPublicError } from './classify.js'
-import { changesConnectionState, commandLabel, isBlocking } from './command-names.js'
+import { changesConnectionState, commandLabel, isBlocking, mayBlock } from './command-names.js'
 import type { Observe } from './fast-histogram.js'
 import { poolFamilies } from './metrics.js'
 import type {
@@ -21,6 +22,9 @@ import type {
   RedisCommand,
 } from './types.js'
 
+/** The sweep runs this many times per commandTimeoutMs: the timeout's granularity. */
+const SWEEP_DIVISOR = 8
+
 /**
  * A pool of real ioredis connections to one Redis, instrumented: every operation is timed into
  * redis_operation_duration_seconds, every failure is classified into redis_operation_errors_total,
@@ -34,6 +38,7 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
   const commandTimeoutMs = options.commandTimeoutMs ?? 2_000
   const acquireTimeoutMs = options.acquireTimeoutMs ?? 1_000
   const slotsPerConnection = options.slotsPerConnection ?? 32
+  const coalesce = options.coalesceWrites ?? true
   const now = options.now ?? Date.now
   const events = options.events ?? {}
   assert(options.registry, 'a prom-client Registry is required (never the global one)')
@@ -53,9 +58,19 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
   )
 
   const clients = Array.from({ length: size }, (_, index) =>
-    createConnection({ redis: options.redis, pool: name, index, commandTimeoutMs }),
+    createConnection({ redis: options.redis, pool: name, index }),
   )
   const pool = createMultiplexPool({ clients, slotsPerConnection, acquireTimeoutMs, name })
+  // One timer per pool instead of one per command: a command fails with a timeout between
+  // commandTimeoutMs and commandTimeoutMs + sweepIntervalMs after it was sent (plus event-loop lag).
+  const sweepIntervalMs = Math.max(1, Math.ceil(commandTimeoutMs / SWEEP_DIVISOR))
+  const sweep = createTimeoutSweep({
+    connections: pool.connections,
+    timeoutMs: commandTimeoutMs,
+    intervalMs: sweepIntervalMs,
+  })
+  const friendlyStacks = options.redis.showFriendlyErrorStack === true
+  const sendOptions = clients.map(commandOptions)
 
   let closed = false
   let lastProbe: ProbeResult | undefined
@@ -88,6 +103,27 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
       operationObservers.set(label, pair)
     }
     return pair
+  }
+
+  // What call() needs to know about a command name, worked out once per spelling: the label, its
+  // bound observers, and whether it may block or changes connection state.
+  interface Route {
+    label: string
+    ok: Observe
+    error: Observe
+    /** Blocking or connection-state command: not on the shared fast path. */
+    special: boolean
+  }
+  const routes = new Map<string, Route>()
+  function routeOf(command: string): Route {
+    let route = routes.get(command)
+    if (route === undefined) {
+      const label = commandLabel(command)
+      route = { label, ...observers(label), special: mayBlock(command) || changesConnectionState(command) }
+      // Bounded like commandLabel's cache: callers inventing names cannot grow it.
+      if (routes.size < 1024) routes.set(command, route)
+    }
+    return route
   }
 
   const stats = (): PoolStats => {
@@ -129,15 +165,15 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
   })
 
   /** Counts the failure, feeds the breaker and returns the error the caller sees. */
-  function fail(err: unknown, command: string, label: string | undefined, startedAt: number): Error {
+  function fail(err: unknown, command: string, route: Route | undefined, startedAt: number): Error {
     const type = classifyError(err)
     errorCounters[type]()
     if (type === ErrorType.timeout || type === ErrorType.connection) breaker.onFailure()
     else if (type === ErrorType.reply) breaker.onSuccess()
     else breaker.onNeutral()
-    if (label !== undefined) observers(label).error((performance.now() - startedAt) / 1000)
+    if (route !== undefined) route.error((performance.now() - startedAt) / 1000)
     return toPublicError(err, type, {
-      command: label ?? commandLabel(command),
+      command: route?.label ?? commandLabel(command),
       timeoutMs: commandTimeoutMs,
       pool: name,
       secrets,
@@ -149,39 +185,84 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
     return Promise.reject(err)
   }
 
-  async function runShared<T>(
+  /**
+   * Times one operation holding a slot on `conn` and gives the slot back when it settles. Plain
+   * then() callbacks, not an async function, so the caller's promise is the only one added.
+   */
+  function settle<T>(
     conn: PooledConnection,
     command: string,
-    label: string,
-    send: (client: Redis) => Promise<T>,
+    route: Route,
+    startedAt: number,
+    sent: Promise<T>,
   ): Promise<T> {
-    const startedAt = performance.now()
-    let result: T
-    try {
-      result = await send(conn.client)
-    } catch (err) {
-      pool.release(conn)
-      throw fail(err, command, label, startedAt)
-    }
-    pool.release(conn)
-    breaker.onSuccess()
-    observers(label).ok((performance.now() - startedAt) / 1000)
-    return result
+    return sent.then(
+      (result) => {
+        pool.release(conn)
+        breaker.onSuccess()
+        route.ok((performance.now() - startedAt) / 1000)
+        return result
+      },
+      (err) => {
+        pool.release(conn)
+        throw fail(err, command, route, startedAt)
+      },
+    )
   }
 
-  function shared<T>(command: string, label: string, send: (client: Redis) => Promise<T>): Promise<T> {
+  function runShared<T>(
+    conn: PooledConnection,
+    command: string,
+    route: Route,
+    send: (conn: PooledConnection, startedAt: number) => Promise<T>,
+  ): Promise<T> {
+    const startedAt = performance.now()
+    let sent: Promise<T>
+    try {
+      sent = send(conn, startedAt)
+    } catch (err) {
+      sent = Promise.reject(err)
+    }
+    return settle(conn, command, route, startedAt, sent)
+  }
+
+  /** A command as ioredis' client.call() builds it, sent through the sweep so it is timed out. */
+  function sendCall(conn: PooledConnection, command: string, args: RedisArg[], startedAt: number) {
+    const base = sendOptions[conn.index]!
+    const opts = friendlyStacks ? { ...base, errorStack: new Error() } : base
+    if (coalesce) coalesceWrites(conn)
+    return sweep.send(conn.client, new Command(command, args, opts), startedAt)
+  }
+
+  function shared<T>(
+    command: string,
+    route: Route,
+    send: (conn: PooledConnection, startedAt: number) => Promise<T>,
+  ): Promise<T> {
     if (closed) return Promise.reject(new PoolClosedError(name))
-    if (!breaker.tryAcquire()) return refuse(toPublicError(undefined, ErrorType.circuitOpen, context(label)))
+    if (!breaker.tryAcquire()) return refuseOpen(route)
     const conn = pool.tryAcquire()
     if (conn !== undefined) {
       observeAcquire(0)
-      return runShared(conn, command, label, send)
+      return runShared(conn, command, route, send)
     }
+    return waitShared(command, route, send)
+  }
+
+  const refuseOpen = (route: Route) =>
+    refuse(toPublicError(undefined, ErrorType.circuitOpen, context(route.label)))
+
+  /** No slot free right now: wait for one (up to acquireTimeoutMs), then run. */
+  function waitShared<T>(
+    command: string,
+    route: Route,
+    send: (conn: PooledConnection, startedAt: number) => Promise<T>,
+  ): Promise<T> {
     const waitStart = performance.now()
     return pool.acquire().then(
       (acquired) => {
         observeAcquire((performance.now() - waitStart) / 1000)
-        return runShared(acquired, command, label, send)
+        return runShared(acquired, command, route, send)
       },
       (err) => {
         observeAcquire((performance.now() - waitStart) / 1000)
@@ -206,6 +287,8 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
       throw fail(err, command, undefined, waitStart)
     }
     observeAcquire((performance.now() - waitStart) / 1000)
+    // The lease's commands are user code on the raw client, out of the sweep's reach.
+    setLeaseTimeout(conn.client, commandTimeoutMs)
     try {
       const result = await fn(conn.client)
       breaker.onSuccess()
@@ -218,13 +301,14 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
       else breaker.onNeutral()
       throw err
     } finally {
+      setLeaseTimeout(conn.client, undefined)
       pool.releaseExclusive(conn)
     }
   }
 
   /** Pipeline/transaction replies: a transport failure fails the operation, reply errors stay per command. */
   async function batch(kind: 'pipeline' | 'multi', commands: RedisCommand[]): Promise<PipelineResult> {
-    const results = await shared(kind, kind, async (client) => {
+    const results = await shared(kind, routeOf(kind), async ({ client }) => {
       const out = (await (kind === 'multi' ? client.multi(commands) : client.pipeline(commands)).exec()) ?? []
       const transport = out.find(([err]) => {
         const type = err ? classifyError(err) : undefined
@@ -301,7 +385,7 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
           `no connection to Redis is open${lastConnectionError ? ` (${lastConnectionError})` : ''}`,
         )
       }
-      await conn.client.ping()
+      await sweep.send(conn.client, new Command('ping', [], sendOptions[conn.index]), startedAt)
       result = { ok: true, latencyMs: performance.now() - startedAt, at: now(), error: undefined }
     } catch (err) {
       const type = classifyError(err)
@@ -336,18 +420,37 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
     name,
 
     call(command: string, ...args: RedisArg[]): Promise<unknown> {
-      if (isBlocking(command, args)) {
-        // A blocking command would stall every operation multiplexed on its connection, and its
-        // wait is not latency: it takes a whole connection and stays out of the histogram.
-        return exclusive(commandLabel(command), (client) => client.call(command, ...args)).catch((err) => {
-          throw toPublicError(err, classifyError(err), context(commandLabel(command)))
-        })
+      const route = routes.get(command) ?? routeOf(command)
+      if (route.special) {
+        if (isBlocking(command, args)) {
+          // A blocking command would stall every operation multiplexed on its connection, and its
+          // wait is not latency: it takes a whole connection and stays out of the histogram.
+          return exclusive(route.label, (client) => client.call(command, ...args)).catch((err) => {
+            throw toPublicError(err, classifyError(err), context(route.label))
+          })
+        }
+        if (changesConnectionState(command)) {
+          return refuse(new UnsupportedCommandError(command.toLowerCase()))
+        }
       }
-      if (changesConnectionState(command)) {
-        return refuse(new UnsupportedCommandError(command.toLowerCase()))
+      // shared(), inlined so the common case (a slot free right now) allocates no send closure.
+      if (closed) return Promise.reject(new PoolClosedError(name))
+      if (!breaker.tryAcquire()) return refuseOpen(route)
+      const conn = pool.tryAcquire()
+      if (conn === undefined) {
+        return waitShared(command, route, (acquired, startedAt) =>
+          sendCall(acquired, command, args, startedAt),
+        )
       }
-      const label = commandLabel(command)
-      return shared(command, label, (client) => client.call(command, ...args))
+      observeAcquire(0)
+      const startedAt = performance.now()
+      let sent: Promise<unknown>
+      try {
+        sent = sendCall(conn, command, args, startedAt)
+      } catch (err) {
+        sent = Promise.reject(err)
+      }
+      return settle(conn, command, route, startedAt, sent)
     },
 
     pipeline: (commands) => batch('pipeline', commands),
@@ -372,6 +475,7 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
       if (closed) return
       closed = true
       clearTimeout(probeTimer)
+      sweep.close()
       pool.close()
       await probing?.catch(() => undefined)
       await Promise.all(

@@ -66,6 +66,11 @@ export interface PoolMonitorOptions {
   acquireTimeoutMs?: number
   /** Operations one connection carries in flight at once before the next connection is used. @default 32 */
   slotsPerConnection?: number
+  /**
+   * On a connection that already has operations in flight, send the commands of one tick in one
+   * socket write (cork until the end of the tick) instead of one write per command. @default true
+   */
+  coalesceWrites?: boolean
   /** Circuit breaker tuning. */
   breaker?: Partial<BreakerOptions>
   /** Clock in epoch ms; tests pass a fake one. @default Date.now */

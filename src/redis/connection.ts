@@ -31,7 +31,6 @@ export interface ConnectionOptions {
   redis: RedisOptions
   pool: string
   index: number
-  commandTimeoutMs: number
   backoff?: BackoffOptions
 }
 
@@ -39,8 +38,9 @@ export interface ConnectionOptions {
  * One pooled ioredis connection, connected eagerly so CLIENT LIST shows the whole pool at once.
  * Bounded by design: no offline queue (a call on a dead connection fails at once instead of
  * piling up in memory), no resend of unanswered commands after reconnect (a command may already
- * have run; the caller has been told it failed), a per-command timeout, and reconnects with
- * capped exponential backoff plus jitter.
+ * have run; the caller has been told it failed), and reconnects with capped exponential backoff
+ * plus jitter. No `commandTimeout` here: per-command timeouts come from the pool's sweep
+ * (timeout-sweep.ts), which costs one timer per pool instead of one per command.
  */
 export function createConnection(options: ConnectionOptions): Redis {
   const backoff = options.backoff ?? BACKOFF_DEFAULTS
@@ -53,7 +53,8 @@ export function createConnection(options: ConnectionOptions): Redis {
     autoResendUnfulfilledCommands: false,
     // 0: commands in flight when the socket closes fail at once with a connection error.
     maxRetriesPerRequest: 0,
-    commandTimeout: options.commandTimeoutMs,
+    // Overrides any value in `redis`: the pool's sweep times shared commands, leases turn it on.
+    commandTimeout: undefined,
     retryStrategy: (attempt: number) => reconnectDelay(attempt, backoff),
   })
 }

@@ -1,10 +1,11 @@
+import { performance } from 'node:perf_hooks'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPoolMonitor } from '../../src/monitor/pool-monitor.js'
 import type { BreakerState, PoolMonitor } from '../../src/monitor/types.js'
 import { type RedisServer, startRedis } from '../helpers/redis-server.js'
 import { waitFor } from '../helpers/wait-for.js'
-import { captureLogger, metricValue } from './support.js'
+import { captureLogger, histogramCount, metricValue } from './support.js'
 
 let redis: RedisServer
 
@@ -130,6 +131,54 @@ describe('faults against a real redis-server', () => {
     const breakerLines = lines.filter((l) => l.includes('circuit breaker'))
     expect(breakerLines.length).toBe(transitions.length)
     expect(lines.length).toBeLessThan(50)
+    await m.close()
+  })
+
+  it('SIGSTOP: a call, a pipeline and a leased command fail with a timeout no sooner than commandTimeoutMs and within the sweep granularity after it', async () => {
+    const { m } = setup('sweep')
+    await waitFor(async () => (await m.probe()).ok, { what: 'first probe' })
+    // commandTimeoutMs 500: the sweep runs every 500 / 8 = 63 ms. The upper bound adds a second of
+    // slack for a loaded machine; the lower bound is exact (never before commandTimeoutMs).
+    const outcome = async (op: Promise<unknown>) => {
+      const started = performance.now()
+      const err = await op.then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      return { err, ms: performance.now() - started }
+    }
+    redis.pause()
+    try {
+      const [call, pipeline, leased] = await Promise.all([
+        outcome(m.call('get', 'frozen')),
+        outcome(m.pipeline([['get', 'frozen']])),
+        outcome(m.withConnection((client) => client.get('frozen'))),
+      ])
+      expect(call.err).toMatchObject({ code: 'RPM_COMMAND_TIMEOUT' })
+      expect(pipeline.err).toMatchObject({ code: 'RPM_COMMAND_TIMEOUT' })
+      // A lease hands out the raw client: ioredis' own commandTimeout is on for the lease.
+      expect(leased.err).toMatchObject({ message: 'Command timed out' })
+      for (const { ms } of [call, pipeline, leased]) {
+        expect(ms).toBeGreaterThanOrEqual(499)
+        expect(ms).toBeLessThan(500 + 63 * 2 + 1_000)
+      }
+    } finally {
+      redis.resume()
+    }
+    await waitFor(async () => (await m.probe()).ok, { timeoutMs: 15_000, what: 'probe ok after SIGCONT' })
+    await m.close()
+  })
+
+  it('answers every one of many concurrent calls with its own reply when writes are coalesced', async () => {
+    const { m, registry } = setup('coalesce')
+    await waitFor(async () => (await m.probe()).ok, { what: 'first probe' })
+    const n = 500
+    await Promise.all(Array.from({ length: n }, (_, i) => m.call('set', `co:${i}`, `v${i}`)))
+    const replies = await Promise.all(Array.from({ length: n }, (_, i) => m.call('get', `co:${i}`)))
+    expect(replies).toEqual(Array.from({ length: n }, (_, i) => `v${i}`))
+    expect(await histogramCount(registry, 'redis_operation_duration_seconds', { pool: 'coalesce' })).toBe(
+      2 * n,
+    )
     await m.close()
   })
 

@@ -105,6 +105,8 @@ describe('pool monitor against a real redis-server', () => {
   it('fills connections one after another, so busy connections follow the load', async () => {
     const { m } = await monitor({ name: 'fill', size: 4, slotsPerConnection: 8 })
     await m.call('set', 'fill', 'v')
+    // The start-up probe may still be on the wire on a loaded machine: start from an empty pool.
+    await waitFor(() => m.stats().inFlight === 0, { what: 'an idle pool' })
     const inFlight = Array.from({ length: 12 }, () => m.call('get', 'fill'))
     expect(m.stats().active).toBe(2)
     expect(m.stats().inFlight).toBe(12)
