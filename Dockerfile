@@ -32,6 +32,7 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
+COPY public ./public
 # Numeric, so Kubernetes' runAsNonRoot can verify it; the same uid as deploy/kubernetes and fsGroup.
 USER 10001:10001
 EXPOSE 9122

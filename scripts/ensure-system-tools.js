@@ -10,6 +10,8 @@ const TOOLS = {
   prometheus: 'prometheus',
   promtool: 'prometheus',
   amtool: 'prometheus-alertmanager',
+  tmux: 'tmux',
+  chromium: 'chromium',
 }
 const BENCH_TOOLS = { prometheus_redis_exporter: 'prometheus-redis-exporter' }
 

@@ -12,6 +12,7 @@ import workloadPlugin, { type WorkloadOptions } from './plugins/workload.js'
 import { healthRoutes, liveRoutes } from './routes/health.js'
 import metricsRoutes from './routes/metrics.js'
 import statusRoutes from './routes/status.js'
+import { webViewsPlugin } from './views/web.js'
 
 export interface ServiceAppOptions {
   config: Config
@@ -56,7 +57,7 @@ async function serviceApp(fastify: FastifyInstance, options: ServiceAppOptions) 
     reply.code(404).send({
       statusCode: 404,
       error: 'Not Found',
-      message: `no route for ${request.method} here; routes: /metrics, /health/live, /health/ready, /health, /status, /status/history`,
+      message: `no route for ${request.method} here; routes: /, /metrics, /health/live, /health/ready, /health, /status, /status/history`,
     })
   })
   fastify.setErrorHandler((err: FastifyError, request, reply) => {
@@ -84,6 +85,7 @@ async function serviceApp(fastify: FastifyInstance, options: ServiceAppOptions) 
     })
     await scope.register(healthRoutes, { startedAt: options.startedAt ?? Date.now() })
     await scope.register(statusRoutes)
+    await scope.register(webViewsPlugin)
   })
 }
 

@@ -8,7 +8,9 @@ interface Command {
   summary: string
   /** Flags of this command besides the configuration flags. */
   options?: ParseArgsConfig['options']
-  run(input: { values: Record<string, unknown>; positionals: string[] }): Promise<void>
+  run?(input: { values: Record<string, unknown>; positionals: string[] }): Promise<void>
+  /** A command that parses its own flags and returns its exit code (status, top). */
+  standalone?(argv: string[]): Promise<number>
 }
 
 /** Thrown for a problem the user fixes (bad flag, bad value): printed as one line, exit 2 or 1. */
@@ -39,6 +41,20 @@ const commands: Record<string, Command> = {
           1,
         )
       }
+    },
+  },
+  status: {
+    summary: 'one snapshot of the Redis (text, or --json); exit 0 OK, 1 WARNING, 2 CRITICAL, 3 unreachable',
+    async standalone(argv) {
+      const { statusCommand } = await import('./views/commands.js')
+      return statusCommand(argv, process.env)
+    },
+  },
+  top: {
+    summary: 'live terminal dashboard of the Redis (q or Ctrl+C to quit)',
+    async standalone(argv) {
+      const { topCommand } = await import('./views/commands.js')
+      return topCommand(argv, process.env)
     },
   },
 }
@@ -74,6 +90,8 @@ function help(): string {
     'Examples:',
     `  REDIS_URL=redis://:secret@127.0.0.1:6379 ${PROGRAM}`,
     `  ${PROGRAM} serve --redis-url redis://10.0.0.5:6379 --port 9122 --key-groups 'session:*,cart:*'`,
+    `  ${PROGRAM} status --json; echo "exit $?"`,
+    `  ${PROGRAM} top --interval 1`,
   ]
   return `${lines.join('\n')}\n`
 }
@@ -95,6 +113,10 @@ async function main(argv: string[]): Promise<void> {
       2,
     )
   }
+  if (command.standalone) {
+    // ioredis keeps a reconnect timer alive for a while after a failed connection: exit right away.
+    process.exit(await command.standalone(named ? argv.slice(1) : argv))
+  }
   let parsed: ReturnType<typeof parseArgs>
   try {
     parsed = parseArgs({
@@ -115,7 +137,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(help())
     return
   }
-  await command.run({ values: parsed.values, positionals: parsed.positionals })
+  await command.run?.({ values: parsed.values, positionals: parsed.positionals })
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

@@ -24,6 +24,19 @@ export interface ParsedInfo {
   commandStats: Record<string, CommandStat>
   /** `ERR`, `WRONGTYPE` -> count, from INFO errorstats. */
   errorStats: Record<string, number>
+  /** `get` -> { 0.5: usec, 0.99: usec, 0.999: usec }, from INFO latencystats (Redis 7+). */
+  latencyPercentiles: Record<string, Record<string, number>>
+  /** `slave0:ip=..,port=..,state=..,offset=..,lag=..` lines of INFO replication, on a master. */
+  replicas: ReplicaEntry[]
+}
+
+export interface ReplicaEntry {
+  ip: string
+  port: string
+  state: string
+  offset: number
+  /** Seconds since the replica's last ack; undefined before Redis 3. */
+  lag: number | undefined
 }
 
 const parsePairs = (value: string): Record<string, string> => {
@@ -42,7 +55,15 @@ const num = (value: string | undefined): number => {
 
 /** Parses the text of `INFO` / `INFO ALL` (CRLF or LF line ends). Pure: no I/O, no clock. */
 export function parseInfo(text: string): ParsedInfo {
-  const parsed: ParsedInfo = { fields: {}, sectionOf: {}, keyspace: {}, commandStats: {}, errorStats: {} }
+  const parsed: ParsedInfo = {
+    fields: {},
+    sectionOf: {},
+    keyspace: {},
+    commandStats: {},
+    errorStats: {},
+    latencyPercentiles: {},
+    replicas: [],
+  }
   let section = ''
   for (const raw of text.split('\n')) {
     const line = raw.trimEnd()
@@ -68,6 +89,24 @@ export function parseInfo(text: string): ParsedInfo {
       }
     } else if (key.startsWith('errorstat_')) {
       parsed.errorStats[key.slice('errorstat_'.length)] = num(parsePairs(value)['count'])
+    } else if (key.startsWith('latency_percentiles_usec_')) {
+      const quantiles: Record<string, number> = {}
+      for (const [p, v] of Object.entries(parsePairs(value))) {
+        // `p99.9` -> quantile 0.999, rounded so the label is not 0.9990000000000001.
+        const percent = Number(p.slice(1))
+        if (p.startsWith('p') && Number.isFinite(percent))
+          quantiles[String(Number((percent / 100).toFixed(6)))] = num(v)
+      }
+      parsed.latencyPercentiles[key.slice('latency_percentiles_usec_'.length)] = quantiles
+    } else if (section === 'replication' && /^slave\d+$/.test(key)) {
+      const p = parsePairs(value)
+      parsed.replicas.push({
+        ip: p['ip'] ?? '',
+        port: p['port'] ?? '',
+        state: p['state'] ?? '',
+        offset: num(p['offset']),
+        lag: p['lag'] === undefined ? undefined : num(p['lag']),
+      })
     } else {
       parsed.fields[key] = value
       parsed.sectionOf[key] = section

@@ -36,6 +36,8 @@ export interface KeyGroupStats {
 export interface KeyGroupResult {
   db: string
   groups: KeyGroupStats[]
+  /** Groups the pass found before the smallest folded into `overflow` (redis_exporter's meaning). */
+  distinctGroups: number
   /** Scanned keys / keys in the database: 1 when exact. */
   sampledFraction: number
   durationMs: number
@@ -43,6 +45,10 @@ export interface KeyGroupResult {
 }
 
 type Classifier = (key: string) => string
+
+const MEMORY_BATCHES_IN_FLIGHT = 2
+/** Parallel SCAN walks when sampling; a power of two (see pass()). */
+const SAMPLE_WALKS = 4
 
 /** Turns a Redis-style glob into an anchored RegExp. */
 export function globToRegExp(glob: string): RegExp {
@@ -149,6 +155,25 @@ export function createKeyGroupScanner(
   let closed = false
   let failing = false
 
+  /**
+   * MEMORY USAGE of each key, pipelined when the commander can (one pool slot per batch, and Redis
+   * reads a pipeline in 16 KB chunks, so other clients still interleave); else concurrent calls.
+   * A key deleted since SCAN, or a refused call, counts as null.
+   */
+  async function memoryUsage(keys: string[]): Promise<unknown[]> {
+    if (keys.length === 0) return []
+    if (typeof redis.pipeline === 'function') {
+      // Lower case: ioredis (under the PoolMonitor too) resolves pipeline entries as method names.
+      const sent = redis.pipeline(keys.map((key) => ['memory', 'usage', key]))
+      // The PoolMonitor answers with the results; a bare ioredis client with a Pipeline to exec().
+      const replies = (await (typeof (sent as { exec?: unknown })?.exec === 'function'
+        ? (sent as { exec(): Promise<unknown> }).exec()
+        : sent)) as Array<[Error | null, unknown]> | null
+      if (Array.isArray(replies)) return replies.map(([err, size]) => (err ? null : size))
+    }
+    return Promise.all(keys.map((key) => redis.call('MEMORY', 'USAGE', key).catch(() => null)))
+  }
+
   async function pass(): Promise<KeyGroupResult> {
     const startedAt = now()
     const dbsize = Number(await redis.call('DBSIZE'))
@@ -164,39 +189,67 @@ export function createKeyGroupScanner(
       return created
     }
 
-    let cursor = '0'
     let scanned = 0
-    do {
-      const reply = (await redis.call('SCAN', cursor, 'COUNT', scanCount)) as [
-        string | Buffer,
-        (string | Buffer)[],
-      ]
-      cursor = String(reply[0])
-      const sampled: Array<{ key: string; t: Tally }> = []
-      for (const raw of reply[1]) {
-        const key = String(raw)
-        const t = tally(classify(key))
-        t.count++
-        if (scanned % stride === 0) sampled.push({ key, t })
-        scanned++
-      }
-      const sizes = await Promise.all(
-        sampled.map(({ key }) => redis.call('MEMORY', 'USAGE', key).catch(() => null) as Promise<unknown>),
-      )
-      sizes.forEach((size, i) => {
-        // A key deleted between SCAN and MEMORY USAGE answers nil: it is no longer in any group.
-        if (size === null || size === undefined) return
-        const t = sampled[i]!.t
-        t.sampledBytes += Number(size)
-        t.sampledKeys++
-      })
-    } while (cursor !== '0' && scanned < keyLimit && now() - startedAt < passBudgetMs && !closed)
+    /**
+     * Walks SCAN from `start` until the keyspace ends or this walk's quota is met. MEMORY USAGE of a
+     * batch overlaps the SCAN of the next (two batches in flight at most), so a walk costs about one
+     * round trip per SCAN. Returns whether the walk reached the end of the keyspace.
+     */
+    async function walk(start: string, quota: number): Promise<boolean> {
+      let cursor = start
+      let seen = 0
+      const inFlight: Promise<void>[] = []
+      do {
+        const reply = (await redis.call('SCAN', cursor, 'COUNT', scanCount)) as [
+          string | Buffer,
+          (string | Buffer)[],
+        ]
+        cursor = String(reply[0])
+        const sampled: Array<{ key: string; t: Tally }> = []
+        for (const raw of reply[1]) {
+          const key = String(raw)
+          const t = tally(classify(key))
+          t.count++
+          if (scanned % stride === 0) sampled.push({ key, t })
+          scanned++
+          seen++
+        }
+        const measured = memoryUsage(sampled.map((s) => s.key)).then((sizes) =>
+          sizes.forEach((size, i) => {
+            // A key deleted between SCAN and MEMORY USAGE answers nil: it is no longer in any group.
+            if (size === null || size === undefined) return
+            const t = sampled[i]!.t
+            t.sampledBytes += Number(size)
+            t.sampledKeys++
+          }),
+        )
+        // Marked handled here; the pass still fails on it when it is awaited below.
+        measured.catch(() => {})
+        inFlight.push(measured)
+        if (inFlight.length >= MEMORY_BATCHES_IN_FLIGHT) await inFlight.shift()
+      } while (cursor !== '0' && seen < quota && now() - startedAt < passBudgetMs && !closed)
+      await Promise.all(inFlight)
+      return cursor === '0'
+    }
 
-    const complete = cursor === '0'
+    // A keyspace within the limit is walked once, in order: exact. One at least twice the limit is
+    // sampled by SAMPLE_WALKS walks side by side, each from its own share of the hash table, so the sample costs
+    // a quarter of the round trips. SCAN's cursor counts buckets in reversed-bit order: walk k of 2^b
+    // starts at k reversed in b bits, the first bucket of the k-th 1/2^b of the table whatever its
+    // size, and stops long before the next walk's start (its quota is at most half its share).
+    const sampling = dbsize > keyLimit
+    const walks = dbsize >= 2 * keyLimit ? SAMPLE_WALKS : 1
+    const bits = Math.log2(walks)
+    const starts = Array.from({ length: walks }, (_, k) =>
+      String(Number.parseInt(k.toString(2).padStart(bits, '0').split('').reverse().join('') || '0', 2)),
+    )
+    const ended = await Promise.all(starts.map((start) => walk(start, Math.ceil(keyLimit / walks))))
+    const complete = !sampling && ended[0] === true
     const sampledFraction = complete || dbsize === 0 ? 1 : Math.min(1, scanned / dbsize)
     return {
       db,
       groups: foldGroups(tallies, sampledFraction, maxGroups),
+      distinctGroups: tallies.size,
       sampledFraction,
       durationMs: now() - startedAt,
       finishedAt: now(),

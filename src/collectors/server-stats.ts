@@ -21,6 +21,11 @@ import {
 
 export interface RedisCommander {
   call(command: string, ...args: (string | number | Buffer)[]): Promise<unknown>
+  /**
+   * Optional: sends the commands back to back as one operation (the PoolMonitor has it). Key groups
+   * use it for MEMORY USAGE so a batch takes one pool slot instead of hundreds.
+   */
+  pipeline?(commands: [string, ...(string | number | Buffer)[]][]): unknown
 }
 
 type BreakerState = 'closed' | 'half_open' | 'open'
@@ -100,13 +105,60 @@ interface Slowlog {
   lastDurationSeconds: number
 }
 
+interface LatencySpike {
+  event: string
+  lastUnixSeconds: number
+  durationSeconds: number
+}
+
 interface Snapshot {
   info: ParsedInfo
   slowlog: Slowlog | undefined
+  latency: LatencySpike[] | undefined
   at: number
 }
 
-const OPTIONAL = ['SLOWLOG'] as const
+/** Admin commands managed Redis may rename or refuse; INFO is the only command collection needs. */
+type OptionalCommand = 'SLOWLOG' | 'LATENCY'
+
+/** ioredis' ReplyError and the pool's RPM_REPLY: Redis answered, with an error. */
+function isReplyError(err: unknown): boolean {
+  const e = err as { code?: string; name?: string; message?: string }
+  return (
+    e?.code === 'RPM_REPLY' ||
+    e?.name === 'ReplyError' ||
+    /unknown command|unknown subcommand|NOPERM|disabled/i.test(String(e?.message ?? err))
+  )
+}
+
+/**
+ * redis_latency_percentiles_usec{cmd} as redis_exporter shows it: a summary whose quantiles come
+ * from INFO latencystats and whose count and sum come from INFO commandstats.
+ */
+function registerLatencySummary(registry: Registry, read: () => ParsedInfo | undefined): void {
+  const { name, help } = serverMetrics.latencyPercentiles
+  const metric = {
+    name,
+    help,
+    type: 'summary' as const,
+    aggregator: 'sum' as const,
+    get() {
+      const info = read()
+      const values: Array<{ value: number; labels: Record<string, string>; metricName?: string }> = []
+      for (const [cmd, quantiles] of Object.entries(info?.latencyPercentiles ?? {})) {
+        const stats = info?.commandStats[cmd]
+        if (!stats) continue
+        for (const [quantile, value] of Object.entries(quantiles))
+          values.push({ value, labels: { cmd, quantile } })
+        values.push({ metricName: `${name}_sum`, value: stats.usec, labels: { cmd } })
+        values.push({ metricName: `${name}_count`, value: stats.calls, labels: { cmd } })
+      }
+      return Promise.resolve({ name, help, type: 'summary', values, aggregator: 'sum' })
+    },
+    reset() {},
+  }
+  registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0])
+}
 
 function convert(
   value: string | undefined,
@@ -187,20 +239,49 @@ export function createServerStats(options: ServerStatsOptions): ServerStats {
         : [{ value: Math.round(serverTimeUsec / 1e6 - uptime) }]
     }),
   )
+  // Replica side: only present on a replica, labelled with its master like redis_exporter does.
+  const masterLabels = (info: ParsedInfo) => ({
+    master_host: info.fields['master_host'] ?? '',
+    master_port: info.fields['master_port'] ?? '',
+  })
+  const onReplica = (field: string, value: (raw: string) => number) =>
+    fromInfo((info) => {
+      const raw = info.fields[field]
+      return raw === undefined ? [] : [{ value: value(raw), labels: masterLabels(info) }]
+    })
+  const int = (raw: string) => {
+    const n = Number(raw)
+    return Number.isFinite(n) ? n : 0
+  }
   gauge(
     serverMetrics.masterLinkUp,
+    onReplica('master_link_status', (raw) => (raw === 'up' ? 1 : 0)),
+  )
+  gauge(serverMetrics.masterLastIo, onReplica('master_last_io_seconds_ago', int))
+  gauge(serverMetrics.masterSyncInProgress, onReplica('master_sync_in_progress', int))
+  gauge(serverMetrics.slaveReplOffset, onReplica('slave_repl_offset', int))
+  gauge(
+    serverMetrics.slaveInfo,
     fromInfo((info) =>
-      info.fields['master_link_status'] === undefined
-        ? []
-        : [
-            {
-              value: info.fields['master_link_status'] === 'up' ? 1 : 0,
-              labels: {
-                master_host: info.fields['master_host'] ?? '',
-                master_port: info.fields['master_port'] ?? '',
-              },
-            },
-          ],
+      info.fields['role'] === 'slave'
+        ? [{ value: 1, labels: { ...masterLabels(info), read_only: info.fields['slave_read_only'] ?? '' } }]
+        : [],
+    ),
+  )
+  // Master side: one series per connected replica.
+  const replicaLabels = (r: ParsedInfo['replicas'][number]) => ({
+    slave_ip: r.ip,
+    slave_port: r.port,
+    slave_state: r.state,
+  })
+  gauge(
+    serverMetrics.connectedSlaveOffset,
+    fromInfo((info) => info.replicas.map((r) => ({ value: r.offset, labels: replicaLabels(r) }))),
+  )
+  gauge(
+    serverMetrics.connectedSlaveLag,
+    fromInfo((info) =>
+      info.replicas.flatMap((r) => (r.lag === undefined ? [] : [{ value: r.lag, labels: replicaLabels(r) }])),
     ),
   )
   const perDb = (pick: (e: { keys: number; expires: number; avgTtlMs: number }) => number) =>
@@ -244,6 +325,19 @@ export function createServerStats(options: ServerStatsOptions): ServerStats {
     serverMetrics.errors,
     fromInfo((info) => Object.entries(info.errorStats).map(([err, value]) => ({ value, labels: { err } }))),
   )
+  registerLatencySummary(registry, () => (snapshot && up ? snapshot.info : undefined))
+  const spikes = (pick: (s: LatencySpike) => number) => () =>
+    snapshot?.latency && up
+      ? snapshot.latency.map((s) => ({ value: pick(s), labels: { event_name: s.event } }))
+      : []
+  gauge(
+    serverMetrics.latencySpikeLast,
+    spikes((s) => s.lastUnixSeconds),
+  )
+  gauge(
+    serverMetrics.latencySpikeDuration,
+    spikes((s) => s.durationSeconds),
+  )
   const slowlog = (pick: (s: Slowlog) => number) => () =>
     snapshot?.slowlog && up ? [{ value: pick(snapshot.slowlog) }] : []
   gauge(
@@ -280,7 +374,7 @@ export function createServerStats(options: ServerStatsOptions): ServerStats {
     }
     gauge(
       serverMetrics.distinctKeyGroups,
-      latestOnly((r) => ({ value: r.groups.length, labels: { db: r.db } })),
+      latestOnly((r) => ({ value: r.distinctGroups, labels: { db: r.db } })),
     )
     gauge(
       serverMetrics.keyGroupsSampledFraction,
@@ -297,15 +391,16 @@ export function createServerStats(options: ServerStatsOptions): ServerStats {
   }
 
   // --- collection ------------------------------------------------------------------------------
-  async function optional(command: (typeof OPTIONAL)[number], read: () => Promise<Slowlog>) {
+  async function optional<T>(command: OptionalCommand, read: () => Promise<T>): Promise<T | undefined> {
     if (unsupported.has(command)) return undefined
     try {
       return await read()
     } catch (err) {
-      // Managed Redis renames or disables admin commands: skip it from now on, say so once.
-      if ((err as { code?: string }).code === 'RPM_REPLY' || /unknown command/i.test(String(err))) {
+      // A reply error (renamed, disabled, ACL-denied) means the command will never work here: skip
+      // it from now on and say so once. Timeouts and lost connections are INFO's business.
+      if (isReplyError(err)) {
         unsupported.add(command)
-        logger.warn({ command }, `${command} is not available on this Redis; its metrics are skipped`)
+        logger.warn({ err, command }, `${command} is not available on this Redis; its metrics are skipped`)
         return undefined
       }
       throw err
@@ -313,7 +408,7 @@ export function createServerStats(options: ServerStatsOptions): ServerStats {
   }
 
   async function readSnapshot(): Promise<Snapshot> {
-    const [text, slow] = await Promise.all([
+    const [text, slow, latency] = await Promise.all([
       redis.call('INFO', 'ALL'),
       optional('SLOWLOG', async () => {
         const [length, entries] = await Promise.all([
@@ -327,8 +422,17 @@ export function createServerStats(options: ServerStatsOptions): ServerStats {
           lastDurationSeconds: newest ? Number(newest[2]) / 1e6 : 0,
         }
       }),
+      optional('LATENCY', async () => {
+        // [event, unix time of the latest spike, its duration in ms, the all-time max in ms]
+        const rows = (await redis.call('LATENCY', 'LATEST')) as unknown[][]
+        return rows.map((row) => ({
+          event: String(row[0]),
+          lastUnixSeconds: Number(row[1]),
+          durationSeconds: Number(row[2]) / 1000,
+        }))
+      }),
     ])
-    return { info: parseInfo(String(text)), slowlog: slow, at: now() }
+    return { info: parseInfo(String(text)), slowlog: slow, latency, at: now() }
   }
 
   async function collect({ timeoutMs }: { timeoutMs: number }) {

@@ -25,6 +25,8 @@ async function serverStatsPlugin(fastify: FastifyInstance, { config }: ServerSta
       auto: config.keyGroups.auto,
       intervalMs: config.keyGroups.intervalMs,
       maxGroups: config.keyGroups.maxGroups,
+      // The pool's connections sit in the URL's database: that is the one the scan sees.
+      db: config.redis.options.db ?? 0,
     },
     thresholds: { ...config.status },
     historySize: config.status.historySize,

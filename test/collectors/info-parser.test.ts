@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { infoNumber, parseInfo } from '../../src/collectors/info-parser.js'
 
-const fixture = readFileSync(new URL('../fixtures/info-redis-7.0.15.txt', import.meta.url), 'utf8')
+const read = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8')
+const fixture = read('info-redis-7.0.15.txt')
 
 describe('parseInfo (captured INFO ALL of Redis 7.0.15)', () => {
   const info = parseInfo(fixture)
@@ -28,6 +29,12 @@ describe('parseInfo (captured INFO ALL of Redis 7.0.15)', () => {
     expect(Object.keys(info.errorStats).length).toBeGreaterThan(0)
   })
 
+  it('reads latencystats into quantiles per command, p99.9 as 0.999', () => {
+    expect(info.latencyPercentiles['scan']).toEqual({ '0.5': 1.003, '0.99': 489.471, '0.999': 489.471 })
+    expect(info.latencyPercentiles['memory|usage']?.['0.99']).toBe(1.003)
+    expect(info.fields['latency_percentiles_usec_scan']).toBeUndefined()
+  })
+
   it('returns undefined for non-numeric or missing fields instead of NaN', () => {
     expect(infoNumber(info, 'redis_mode')).toBeUndefined()
     expect(infoNumber(info, 'no_such_field')).toBeUndefined()
@@ -39,5 +46,28 @@ describe('parseInfo (captured INFO ALL of Redis 7.0.15)', () => {
     )
     expect(parsed.fields).toEqual({ redis_version: '7.2.4' })
     expect(parsed.keyspace).toEqual({ db3: { keys: 5, expires: 2, avgTtlMs: 10 } })
+  })
+})
+
+describe('parseInfo (captured INFO ALL of a Redis 7.0.15 master and its replica)', () => {
+  it('reads each connected replica of a master with its offset, state and lag', () => {
+    const master = parseInfo(read('info-redis-7.0.15-master-with-replica.txt'))
+    expect(master.fields['role']).toBe('master')
+    expect(infoNumber(master, 'connected_slaves')).toBe(1)
+    expect(master.replicas).toEqual([{ ip: '127.0.0.1', port: '16492', state: 'online', offset: 50, lag: 0 }])
+    expect(master.fields['slave0']).toBeUndefined()
+  })
+
+  it('reads the master link of a replica as plain fields', () => {
+    const replica = parseInfo(read('info-redis-7.0.15-replica.txt'))
+    expect(replica.fields).toMatchObject({
+      role: 'slave',
+      master_host: '127.0.0.1',
+      master_port: '16491',
+      master_link_status: 'up',
+      slave_read_only: '1',
+    })
+    expect(infoNumber(replica, 'slave_repl_offset')).toBe(50)
+    expect(replica.replicas).toEqual([])
   })
 })

@@ -4,14 +4,26 @@ import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createKeyGroupScanner } from '../../src/collectors/key-groups.js'
 import { createServerStats } from '../../src/collectors/server-stats.js'
+import { createPoolMonitor } from '../../src/monitor/pool-monitor.js'
 import { type RedisServer, startRedis } from '../helpers/redis-server.js'
 
 const silent = pino({ level: 'silent' })
-// A SCAN COUNT 1000 costs Redis well under a millisecond; on a shared 2-core machine the process can
-// still be descheduled mid-command, so single outliers are judged against a loose ceiling while the
-// typical cost per call (INFO commandstats) is held to the "a few milliseconds" bound.
-const STALL_CEILING_MS = 50
-const TYPICAL_CALL_LIMIT_US = 2000
+// "A few milliseconds": no command of ours may hold Redis longer than this.
+const STALL_LIMIT_MS = 5
+
+/** Redis-side time of one run of the command, from the INFO commandstats delta (microseconds). */
+async function serverTimeUs(client: Redis, args: string[]): Promise<number> {
+  const name = args[0]!.toLowerCase() === 'memory' ? 'memory\\|usage' : args[0]!.toLowerCase()
+  const usec = async () =>
+    Number(
+      new RegExp(`cmdstat_${name}:calls=\\d+,usec=(\\d+)`).exec(
+        String(await client.call('INFO', 'commandstats')),
+      )?.[1] ?? 0,
+    )
+  const before = await usec()
+  await client.call(args[0]!, ...args.slice(1))
+  return (await usec()) - before
+}
 
 describe('key distribution by pattern against a real redis-server', () => {
   let redis: RedisServer
@@ -51,6 +63,37 @@ describe('key distribution by pattern against a real redis-server', () => {
     scanner.close()
   })
 
+  it('through the PoolMonitor, sends MEMORY USAGE in pipelines (one pool operation per SCAN batch)', async () => {
+    await client.flushall()
+    await redis.cli('DEBUG', 'POPULATE', '3000', 'market')
+    const registry = new Registry()
+    const monitor = createPoolMonitor({
+      redis: { host: redis.host, port: redis.port },
+      registry,
+      logger: silent,
+      size: 2,
+      probeIntervalMs: 0,
+    })
+    try {
+      const scanner = createKeyGroupScanner(monitor, silent, { patterns: ['market:*'], scanCount: 1000 })
+      const { groups, sampledFraction } = await scanner.runPass()
+      scanner.close()
+      expect(sampledFraction).toBe(1)
+      expect(groups).toEqual([{ group: 'market:*', count: 3000, memoryBytes: expect.any(Number) }])
+      const operations = async (command: string) =>
+        (await registry.getSingleMetric('redis_operation_duration_seconds')?.get())?.values.find(
+          (v) =>
+            (v as { metricName?: string }).metricName?.endsWith('_count') && v.labels['command'] === command,
+        )?.value ?? 0
+      expect(await operations('memory')).toBe(0)
+      const pipelines = await operations('pipeline')
+      expect(pipelines).toBeGreaterThan(0)
+      expect(pipelines).toBeLessThanOrEqual(await operations('scan'))
+    } finally {
+      await monitor.close()
+    }
+  })
+
   it('groups by prefix in auto mode and folds groups past the cap into overflow', async () => {
     await client.flushall()
     for (const prefix of ['a', 'b', 'c', 'd', 'e']) await redis.cli('DEBUG', 'POPULATE', '100', prefix)
@@ -88,11 +131,9 @@ describe('key distribution by pattern against a real redis-server', () => {
     await redis.cli('DEBUG', 'POPULATE', '600000', 'market')
     await redis.cli('DEBUG', 'POPULATE', '300000', 'candles')
     await redis.cli('DEBUG', 'POPULATE', '100000', 'session')
-    await redis.cli('CONFIG', 'SET', 'latency-monitor-threshold', String(STALL_CEILING_MS))
-    await redis.cli('LATENCY', 'RESET')
-    await redis.cli('CONFIG', 'SET', 'slowlog-log-slower-than', String(STALL_CEILING_MS * 1000))
+    await redis.cli('CONFIG', 'SET', 'slowlog-log-slower-than', String(STALL_LIMIT_MS * 1000))
+    await redis.cli('CONFIG', 'SET', 'slowlog-max-len', '10000')
     await redis.cli('SLOWLOG', 'RESET')
-    await redis.cli('CONFIG', 'RESETSTAT')
 
     const scanner = createKeyGroupScanner(client, silent, {
       patterns: ['market:*', 'candles:*', 'session:*'],
@@ -114,18 +155,22 @@ describe('key distribution by pattern against a real redis-server', () => {
     const perKey = Number(await client.call('MEMORY', 'USAGE', 'market:0'))
     expect(Math.abs(memory - perKey * 600_000) / (perKey * 600_000)).toBeLessThan(0.05)
 
-    const stats = String(await client.call('INFO', 'commandstats'))
-    for (const command of ['scan', 'memory\\|usage']) {
-      const perCall = Number(
-        new RegExp(`cmdstat_${command}:calls=\\d+,usec=\\d+,usec_per_call=([\\d.]+)`).exec(stats)?.[1],
-      )
-      expect(perCall, command).toBeLessThan(TYPICAL_CALL_LIMIT_US)
+    // The slow log holds every command of ours that held Redis longer than the limit. On a shared
+    // 2-core machine the kernel can deschedule redis-server mid-command, which the slow log counts
+    // too; a stall the command itself causes comes back when the same command runs again on the same
+    // data, a descheduling does not. So each logged command of ours is replayed: the best of three
+    // replays must stay under the limit.
+    const slow = (await client.call('SLOWLOG', 'GET', '-1')) as unknown[][]
+    const ours = slow
+      .map((entry) => (entry[3] as unknown[]).map(String))
+      .filter((args) => /^(SCAN|MEMORY)$/i.test(args[0]!))
+    for (const args of ours.slice(0, 20)) {
+      const replays = [
+        await serverTimeUs(client, args),
+        await serverTimeUs(client, args),
+        await serverTimeUs(client, args),
+      ]
+      expect(Math.min(...replays) / 1000, args.join(' ')).toBeLessThan(STALL_LIMIT_MS)
     }
-    // Neither the latency monitor nor the slow log saw any command of ours above the ceiling.
-    const slow = (await client.call('SLOWLOG', 'GET', '10')) as unknown[][]
-    const ours = slow.filter((entry) => /SCAN|MEMORY/i.test(String((entry[3] as unknown[])[0])))
-    expect(ours).toEqual([])
-    const events = (await client.call('LATENCY', 'LATEST')) as unknown[][]
-    expect(events.filter((e) => e[0] === 'command')).toEqual([])
   })
 })

@@ -25,7 +25,19 @@ describe('server stats against a real redis-server', () => {
 
   beforeAll(async () => {
     // CONFIG renamed away, as on managed Redis: nothing here may need it.
-    redis = await startRedis({ args: ['--rename-command', 'CONFIG', '""', '--maxmemory', '0'] })
+    redis = await startRedis({
+      args: [
+        '--rename-command',
+        'CONFIG',
+        '""',
+        '--maxmemory',
+        '0',
+        '--latency-monitor-threshold',
+        '10',
+        '--enable-debug-command',
+        'yes',
+      ],
+    })
     client = new Redis({ port: redis.port, host: redis.host, lazyConnect: true, maxRetriesPerRequest: 1 })
     await client.connect()
     for (let i = 0; i < 50; i++) await client.set(`user:${i}`, 'x'.repeat(100))
@@ -113,6 +125,27 @@ describe('server stats against a real redis-server', () => {
       total_keys: 51,
     })
     expect(JSON.stringify(status)).not.toMatch(/Infinity|NaN/)
+    await stats.close()
+  })
+
+  it('exposes LATENCY spikes and per-command latency percentiles under redis_exporter names', async () => {
+    await client.call('DEBUG', 'SLEEP', '0.03')
+    const registry = new Registry()
+    const stats = createServerStats({ redis: commander(client), registry, logger: silent })
+    await stats.collect({ timeoutMs: 2000 })
+    const spike = await sampleValue(registry, 'redis_latency_spike_duration_seconds', {
+      event_name: 'command',
+    })
+    expect(spike).toBeGreaterThanOrEqual(0.03)
+    const last = await sampleValue(registry, 'redis_latency_spike_last', { event_name: 'command' })
+    expect(Math.abs((last ?? 0) - Date.now() / 1000)).toBeLessThan(60)
+
+    const text = await registry.metrics()
+    expect(text).toMatch(/^# TYPE redis_latency_percentiles_usec summary$/m)
+    expect(text).toMatch(/^redis_latency_percentiles_usec\{cmd="set",quantile="0.99"\} [\d.]+$/m)
+    expect(text).toMatch(/^redis_latency_percentiles_usec\{cmd="set",quantile="0.999"\} [\d.]+$/m)
+    const setCalls = await sampleValue(registry, 'redis_commands_total', { cmd: 'set' })
+    expect(text).toContain(`redis_latency_percentiles_usec_count{cmd="set"} ${setCalls}`)
     await stats.close()
   })
 

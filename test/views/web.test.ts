@@ -1,0 +1,162 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { type Browser, chromium } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildApp } from '../../src/app.js'
+import { parseConfig } from '../../src/config/config.js'
+import { PUBLIC_DIR } from '../../src/views/web.js'
+import { type RedisServer, startRedis } from '../helpers/redis-server.js'
+import { ROOT } from '../helpers/service-process.js'
+import { waitFor } from '../helpers/wait-for.js'
+
+const CHROMIUM = '/usr/bin/chromium'
+const ARTIFACTS = join(ROOT, 'test-artifacts')
+const CHART_IDS = ['memory', 'hit-rate', 'ops', 'latency', 'pool', 'breaker']
+
+let redis: RedisServer
+let app: FastifyInstance
+let baseUrl: string
+
+beforeAll(async () => {
+  redis = await startRedis({ password: 'web-page-secret' })
+  // The real service app (pool monitor, server stats, /status routes) with its synthetic
+  // workload, so every chart has something to draw; the app serves the page itself.
+  app = await buildApp({
+    config: parseConfig({
+      REDIS_URL: redis.url,
+      PROBE_INTERVAL_MS: '200',
+      KEY_GROUPS: 'user:*,session:*,cart:*',
+      // The first pass runs before the workload has written keys: scan again soon.
+      KEY_GROUPS_INTERVAL_MS: '1000',
+    }),
+    workload: true,
+  })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const address = app.server.address()
+  if (!address || typeof address !== 'object') throw new Error('the app is not listening')
+  baseUrl = `http://127.0.0.1:${address.port}`
+})
+
+afterAll(async () => {
+  await app?.close()
+  await redis?.stop()
+})
+
+describe('GET / and its assets', () => {
+  it('serves the page as HTML with a content security policy that allows only this origin', async () => {
+    const response = await app.inject({ method: 'GET', url: '/' })
+    expect(response.statusCode).toBe(200)
+    expect(response.headers['content-type']).toBe('text/html; charset=utf-8')
+    expect(response.body).toBe(readFileSync(join(PUBLIC_DIR, 'index.html'), 'utf8'))
+    const csp = String(response.headers['content-security-policy'])
+    expect(csp).toContain("default-src 'none'")
+    expect(csp).toContain("script-src 'self'")
+    expect(csp).toContain("connect-src 'self'")
+  })
+
+  it('serves uPlot from the installed package, so the page needs no CDN', async () => {
+    const require = createRequire(import.meta.url)
+    const js = await app.inject({ method: 'GET', url: '/ui/vendor/uPlot.iife.min.js' })
+    expect(js.statusCode).toBe(200)
+    expect(js.headers['content-type']).toBe('text/javascript; charset=utf-8')
+    expect(js.body).toBe(readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'))
+    const css = await app.inject({ method: 'GET', url: '/ui/vendor/uPlot.min.css' })
+    expect(css.statusCode).toBe(200)
+    expect(css.headers['content-type']).toBe('text/css; charset=utf-8')
+  })
+
+  it('serves the page script and stylesheet, and nothing else under /ui', async () => {
+    expect((await app.inject({ method: 'GET', url: '/ui/app.js' })).statusCode).toBe(200)
+    expect((await app.inject({ method: 'GET', url: '/ui/app.css' })).statusCode).toBe(200)
+    expect((await app.inject({ method: 'GET', url: '/ui/../package.json' })).statusCode).toBe(404)
+    expect((await app.inject({ method: 'GET', url: '/ui/index.html' })).statusCode).toBe(404)
+  })
+
+  it('refers to no address outside the service', () => {
+    const html = readFileSync(join(PUBLIC_DIR, 'index.html'), 'utf8')
+    const js = readFileSync(join(PUBLIC_DIR, 'app.js'), 'utf8')
+    expect(`${html}\n${js}`).not.toMatch(/https?:\/\//)
+  })
+})
+
+const hasChromium = existsSync(CHROMIUM)
+const browserTitle = hasChromium
+  ? 'the status page in headless Chromium'
+  : `the status page in headless Chromium (skipped: ${CHROMIUM} is missing; install it with apt-get install chromium)`
+
+describe.skipIf(!hasChromium)(browserTitle, () => {
+  let browser: Browser
+
+  beforeAll(async () => {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    })
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+  })
+
+  it('loads without console errors, fills every chart from /status/history and keeps a screenshot', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } })
+    const problems: string[] = []
+    const requested: string[] = []
+    page.on('console', (message) => {
+      if (message.type() === 'error' || message.type() === 'warning')
+        problems.push(`console ${message.type()}: ${message.text()}`)
+    })
+    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
+    page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()}`))
+    page.on('request', (request) => requested.push(request.url()))
+
+    await page.goto(`${baseUrl}/`, { waitUntil: 'load' })
+    expect(await page.title()).toBe('redis-pool-monitor')
+
+    // The service samples history every 5 s: two samples make a line on every chart.
+    await waitFor(
+      async () => {
+        const counts = await page.$$eval('figure.chart', (figures) =>
+          figures.map((f) => ({
+            id: f.id,
+            points: Number(f.getAttribute('data-points')),
+            values: Number(f.getAttribute('data-values')),
+          })),
+        )
+        return counts.length === CHART_IDS.length && counts.every((c) => c.points >= 2 && c.values >= 1)
+      },
+      { timeoutMs: 30_000, what: 'two history samples on every chart' },
+    )
+    for (const id of CHART_IDS) {
+      // uPlot drew a canvas for each chart.
+      expect(await page.locator(`#chart-${id} canvas`).count()).toBeGreaterThan(0)
+    }
+    await waitFor(async () => (await page.locator('#groups tbody tr').count()) > 0, {
+      timeoutMs: 30_000,
+      what: 'the key-group table',
+    })
+    expect(await page.locator('#status').textContent()).toMatch(/^(OK|WARNING|CRITICAL)$/)
+    expect(await page.locator('#v-version').textContent()).toMatch(/^\d+\.\d+\.\d+$/)
+    expect(await page.locator('#groups tbody').textContent()).toContain('user:*')
+
+    mkdirSync(ARTIFACTS, { recursive: true })
+    await page.screenshot({ path: join(ARTIFACTS, 'status-page.png'), fullPage: true })
+
+    const content = await page.content()
+    expect(content).not.toContain('web-page-secret')
+    expect(requested.every((url) => url.startsWith(baseUrl))).toBe(true)
+    expect(problems).toEqual([])
+    await page.close()
+  }, 60_000)
+})
