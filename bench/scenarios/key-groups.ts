@@ -10,6 +10,7 @@ import { Registry } from 'prom-client'
 import { createKeyGroupScanner } from '../../src/collectors/key-groups.js'
 import { createServerStats } from '../../src/collectors/server-stats.js'
 import { freePort, startRedis } from '../../test/helpers/redis-server.js'
+import { serverTimeUs } from '../../test/helpers/redis-stats.js'
 import { launch, waitForHttp } from '../lib/processes.js'
 import { mergeResults } from '../lib/results.js'
 import { round } from '../lib/stats.js'
@@ -22,20 +23,7 @@ const redis = await startRedis({
 })
 const client = new Redis({ host: redis.host, port: redis.port })
 
-/** Redis-side time of one run of a command, from the INFO commandstats delta (ms). */
-async function serverTimeMs(args: string[]): Promise<number> {
-  const [command = '', sub = ''] = args.map((a) => a.toLowerCase())
-  const name = command === 'memory' ? `memory\\|${sub}` : command
-  const usec = async () =>
-    Number(
-      new RegExp(`cmdstat_${name}:calls=\\d+,usec=(\\d+)`).exec(
-        String(await client.call('INFO', 'commandstats')),
-      )?.[1] ?? 0,
-    )
-  const before = await usec()
-  await client.call(command, ...args.slice(1))
-  return ((await usec()) - before) / 1000
-}
+const serverTimeMs = async (args: string[]) => (await serverTimeUs(client, args)) / 1000
 
 /**
  * The longest stall since the last slow-log reset, two ways: as logged (the machine is shared, so

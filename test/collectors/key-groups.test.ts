@@ -6,24 +6,11 @@ import { createKeyGroupScanner } from '../../src/collectors/key-groups.js'
 import { createServerStats } from '../../src/collectors/server-stats.js'
 import { createPoolMonitor } from '../../src/monitor/pool-monitor.js'
 import { type RedisServer, startRedis } from '../helpers/redis-server.js'
+import { serverTimeUs } from '../helpers/redis-stats.js'
 
 const silent = pino({ level: 'silent' })
 // "A few milliseconds": no command of ours may hold Redis longer than this.
 const STALL_LIMIT_MS = 5
-
-/** Redis-side time of one run of the command, from the INFO commandstats delta (microseconds). */
-async function serverTimeUs(client: Redis, args: string[]): Promise<number> {
-  const name = args[0]!.toLowerCase() === 'memory' ? 'memory\\|usage' : args[0]!.toLowerCase()
-  const usec = async () =>
-    Number(
-      new RegExp(`cmdstat_${name}:calls=\\d+,usec=(\\d+)`).exec(
-        String(await client.call('INFO', 'commandstats')),
-      )?.[1] ?? 0,
-    )
-  const before = await usec()
-  await client.call(args[0]!, ...args.slice(1))
-  return (await usec()) - before
-}
 
 describe('key distribution by pattern against a real redis-server', () => {
   let redis: RedisServer
