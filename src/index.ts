@@ -1,8 +1,9 @@
 // The library's public surface: a pool of ioredis connections with Prometheus metrics, probes and
 // a circuit breaker. The service (src/server.ts) is built on the same exports.
 
+export { createServerStats, type ServerStats, type StatusReport } from './collectors/server-stats.js'
 export * from './errors.js'
-export { poolMetrics, serviceMetrics } from './metrics/definitions.js'
+export { infoFieldMetrics, poolMetrics, serverMetrics, serviceMetrics } from './metrics/definitions.js'
 export { BREAKER_DEFAULTS, BREAKER_STATE_CODE, type Breaker, createBreaker } from './monitor/breaker.js'
 export { classifyError, redact } from './monitor/classify.js'
 export { commandLabel, isBlocking } from './monitor/command-names.js'
