@@ -13,7 +13,7 @@ const TOOLS = {
   tmux: 'tmux',
   chromium: 'chromium',
 }
-const BENCH_TOOLS = { prometheus_redis_exporter: 'prometheus-redis-exporter' }
+const BENCH_TOOLS = { 'prometheus-redis-exporter': 'prometheus-redis-exporter' }
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'))
 const wanted = { ...TOOLS, ...(process.argv.includes('--bench') ? BENCH_TOOLS : {}) }

@@ -3,7 +3,12 @@ import { checkHealth } from '../health/health.js'
 
 /** GET /health/live: the event loop answers. Never touches Redis, never under pressure's 503. */
 export async function liveRoutes(fastify: FastifyInstance) {
-  fastify.get('/health/live', async () => ({ status: 'ok' }))
+  // A response schema lets Fastify serialize with a compiled stringifier: probes hit this often.
+  fastify.get(
+    '/health/live',
+    { schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } },
+    async () => ({ status: 'ok' }),
+  )
 }
 
 export interface HealthRoutesOptions {
