@@ -3,7 +3,10 @@ import { cpus, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const RESULTS_FILE = join(dirname(fileURLToPath(import.meta.url)), '..', 'results', 'latest.json')
+/** bench/results/latest.json, or BENCH_RESULTS_FILE (a run on another node keeps its own file). */
+export const RESULTS_FILE =
+  process.env['BENCH_RESULTS_FILE'] ||
+  join(dirname(fileURLToPath(import.meta.url)), '..', 'results', 'latest.json')
 
 /** Merges one scenario's figures into bench/results/latest.json, keeping the other scenarios' keys. */
 export function mergeResults(scenario: string, figures: Record<string, unknown>): void {

@@ -1,18 +1,27 @@
 // Issue 7: this service against oliver006/redis_exporter on the same Redis, in the same run.
-// - scrape_p50_ratio_vs_redis_exporter: warm /metrics p50 of ours / theirs, interleaved scrapes
+// The service runs as the image runs it (the Dockerfile's CMD with its node flags; BENCH_NODE picks
+// another node binary).
+// - scrape_p50_ratio_vs_redis_exporter: warm /metrics p50 of ours / theirs, interleaved scrapes, the
+//   service as deployed (its probes and server stats, no synthetic load inside it)
+// - rss_mb: resident memory after BENCH_RSS_SECONDS (default 300) of scrapes plus the synthetic load
+//   through the pool; rss_mb_without_node_flags: the same service run without the image's flags
 // - blackhole_scrape_seconds: Redis frozen (SIGSTOP), time to an answer with a 5 s scrape budget header
-// - rss_mb: resident memory after BENCH_RSS_SECONDS (default 300) of scrapes plus pool load
 import { writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort, startRedis } from '../../test/helpers/redis-server.js'
 import { barChartSvg } from '../lib/chart.js'
 import { launch, rssMb, waitForHttp } from '../lib/processes.js'
-import { mergeResults } from '../lib/results.js'
+import { mergeResults, RESULTS_FILE } from '../lib/results.js'
+import { launchService, serviceNodeFlags, serviceNodeVersion } from '../lib/service.js'
 import { percentile, round } from '../lib/stats.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const SCRAPES = Number(process.env['BENCH_SCRAPES'] ?? 300)
+// The report's chart; a run writing its figures elsewhere (BENCH_RESULTS_FILE) draws beside them.
+const CHART_FILE = process.env['BENCH_RESULTS_FILE']
+  ? RESULTS_FILE.replace(/\.json$/, '') + '.svg'
+  : join(root, 'docs', 'benchmarks.svg')
 const RSS_SECONDS = Number(process.env['BENCH_RSS_SECONDS'] ?? 300)
 const BLACKHOLE_CAP_SECONDS = 30
 
@@ -46,23 +55,29 @@ try {
     await redis.cli('DEBUG', 'POPULATE', '25000', prefix)
   await redis.cli('-n', '1', 'DEBUG', 'POPULATE', '10000', 'cache')
 
-  const ourPort = await freePort()
+  /** The service as the image runs it (or without its node flags), listening on a free port. */
+  async function startOurs(env: Record<string, string>, options: { plainNode?: boolean } = {}) {
+    const port = await freePort()
+    const service = launchService(
+      { ...env, REDIS_URL: redis.url, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn' },
+      options,
+    )
+    const url = `http://127.0.0.1:${port}/metrics`
+    await waitForHttp(url)
+    return { service, url }
+  }
+
   const theirPort = await freePort()
-  const ours = launch(process.execPath, [join(root, 'bin', 'redis-pool-monitor.js'), 'serve'], {
-    REDIS_URL: redis.url,
-    HOST: '127.0.0.1',
-    PORT: String(ourPort),
-    LOG_LEVEL: 'warn',
-    BENCH_POOL_LOAD: '1',
-  })
   const theirs = launch('prometheus-redis-exporter', [
     `-redis.addr=redis://127.0.0.1:${redis.port}`,
     `-web.listen-address=127.0.0.1:${theirPort}`,
   ])
-  const ourUrl = `http://127.0.0.1:${ourPort}/metrics`
   const theirUrl = `http://127.0.0.1:${theirPort}/metrics`
-  await Promise.all([waitForHttp(ourUrl), waitForHttp(theirUrl)])
+  await waitForHttp(theirUrl)
 
+  // Scrape latency: the service as deployed (probes and server stats, no synthetic load in it).
+  const scraped = await startOurs({})
+  const ourUrl = scraped.url
   for (let i = 0; i < 20; i++) await Promise.all([scrape(ourUrl), scrape(theirUrl)])
   const ourTimes: number[] = []
   const theirTimes: number[] = []
@@ -78,25 +93,37 @@ try {
   }
   const ourP50 = percentile(ourTimes, 50)
   const theirP50 = percentile(theirTimes, 50)
+  await scraped.service.stop()
 
-  // Memory: scrapes every second plus load on Redis, then RSS of both processes.
+  // Memory: a fresh service with the synthetic workload running through its pool, scraped every
+  // second beside redis_exporter, then the RSS of each. A second copy without the image's node
+  // flags runs beside it, to show what the flags are worth.
+  const loaded = await startOurs({ BENCH_POOL_LOAD: '1' })
+  const plain = await startOurs({ BENCH_POOL_LOAD: '1' }, { plainNode: true })
   const rssDeadline = Date.now() + RSS_SECONDS * 1000
   while (Date.now() < rssDeadline) {
-    await Promise.all([scrape(ourUrl), scrape(theirUrl), new Promise((r) => setTimeout(r, 1000))])
+    await Promise.all([
+      scrape(loaded.url),
+      scrape(theirUrl),
+      scrape(plain.url),
+      new Promise((r) => setTimeout(r, 1000)),
+    ])
   }
-  const ourRss = rssMb(ours.child.pid!)
+  const ourRss = rssMb(loaded.service.child.pid!)
   const theirRss = rssMb(theirs.child.pid!)
+  const plainRss = rssMb(plain.service.child.pid!)
+  await plain.service.stop()
 
   // Blackhole: the first scrape after Redis freezes is the worst one.
   const budget = { 'X-Prometheus-Scrape-Timeout-Seconds': '5' }
   redis.pause()
   const [ourBlackhole, theirBlackhole] = await Promise.all([
-    timeToAnswer(ourUrl, budget),
+    timeToAnswer(loaded.url, budget),
     timeToAnswer(theirUrl, budget),
   ])
   redis.resume()
 
-  await Promise.all([ours.stop(), theirs.stop()])
+  await Promise.all([loaded.service.stop(), theirs.stop()])
 
   const figures = {
     scrape_p50_ratio_vs_redis_exporter: round(ourP50 / theirP50),
@@ -111,6 +138,9 @@ try {
     blackhole_cap_seconds: BLACKHOLE_CAP_SECONDS,
     rss_mb: round(ourRss, 1),
     rss_mb_redis_exporter: round(theirRss, 1),
+    rss_mb_without_node_flags: round(plainRss, 1),
+    service_node_flags: serviceNodeFlags(),
+    service_node: serviceNodeVersion(),
     rss_after_seconds: RSS_SECONDS,
   }
   mergeResults('exporter_compare', figures)
@@ -123,8 +153,11 @@ try {
     },
     'RSS (MB)': { ours: figures.rss_mb, redis_exporter: figures.rss_mb_redis_exporter },
   })
+  console.log(
+    `RSS without the image's node flags (${figures.service_node_flags.join(' ')}): ${figures.rss_mb_without_node_flags} MB`,
+  )
   writeFileSync(
-    join(root, 'docs', 'benchmarks.svg'),
+    CHART_FILE,
     barChartSvg(
       'redis-pool-monitor vs redis_exporter (lower is better)',
       ['redis-pool-monitor', 'redis_exporter'],

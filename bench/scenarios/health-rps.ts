@@ -1,14 +1,12 @@
 // GET /health/live of the real service against a bare Fastify route, same machine, same run.
 // - health_rps_ratio_vs_bare_fastify: mean req/s of ours / bare over interleaved rounds (target >= 0.9)
 // Both servers run as child processes (autocannon stays in this one), one redis-server behind ours.
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { freePort, startRedis } from '../../test/helpers/redis-server.js'
 import { launch, waitForHttp } from '../lib/processes.js'
 import { mergeResults } from '../lib/results.js'
+import { launchService, serviceNode, serviceNodeFlags, serviceNodeVersion } from '../lib/service.js'
 import { round } from '../lib/stats.js'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const ROUNDS = Number(process.env['BENCH_HEALTH_ROUNDS'] ?? 3)
 const SECONDS = Number(process.env['BENCH_HEALTH_SECONDS'] ?? 5)
 const CONNECTIONS = Number(process.env['BENCH_HEALTH_CONNECTIONS'] ?? 32)
@@ -43,13 +41,16 @@ async function load(url: string): Promise<number> {
 const redis = await startRedis()
 const ourPort = await freePort()
 const barePort = await freePort()
-const ours = launch(process.execPath, [join(root, 'bin', 'redis-pool-monitor.js'), 'serve'], {
+const ours = launchService({
   REDIS_URL: redis.url,
   HOST: '127.0.0.1',
   PORT: String(ourPort),
   LOG_LEVEL: 'warn',
 })
-const bare = launch(process.execPath, ['--input-type=module', '-e', BARE], { PORT: String(barePort) })
+// Bare Fastify runs with the same node flags, so the ratio is the service's own cost.
+const bare = launch(serviceNode(), [...serviceNodeFlags(), '--input-type=module', '-e', BARE], {
+  PORT: String(barePort),
+})
 const ourUrl = `http://127.0.0.1:${ourPort}/health/live`
 const bareUrl = `http://127.0.0.1:${barePort}/health/live`
 try {
@@ -76,6 +77,8 @@ try {
       rounds: ROUNDS,
       seconds_per_round: SECONDS,
       connections: CONNECTIONS,
+      node_flags: serviceNodeFlags(),
+      node: serviceNodeVersion(),
       ours_rps: ourRps.map((r) => Math.round(r)),
       bare_fastify_rps: bareRps.map((r) => Math.round(r)),
     },

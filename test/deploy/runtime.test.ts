@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { imageCommand } from '../helpers/image-command.js'
 import { freePort, type RedisServer, startRedis } from '../helpers/redis-server.js'
 import { runService, type ServiceProcess } from '../helpers/service-process.js'
 import { waitFor } from '../helpers/wait-for.js'
@@ -73,7 +74,10 @@ afterAll(async () => {
 
 describe('the deploy/ environments, run for real', () => {
   it('with the systemd env file and the credential, the service answers all three probes', async () => {
-    const service = await runService({ env: await localised(systemdEnv()) })
+    const service = await runService({
+      env: await localised(systemdEnv()),
+      nodeFlags: imageCommand().nodeFlags,
+    })
     try {
       await waitFor(async () => (await service.get('/health/ready')).status === 200, {
         timeoutMs: 20_000,
@@ -90,7 +94,7 @@ describe('the deploy/ environments, run for real', () => {
   })
 
   it('with the pod environment, a Redis outage fails readiness but never liveness', async () => {
-    const service = await runService({ env: await localised(podEnv()) })
+    const service = await runService({ env: await localised(podEnv()), nodeFlags: imageCommand().nodeFlags })
     try {
       await waitFor(async () => (await service.get('/health/ready')).status === 200, {
         timeoutMs: 20_000,

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ENV_VARS, parseConfig, VARIABLES } from '../../src/config/config.js'
+import { imageCommand } from '../helpers/image-command.js'
 import { SYSTEMD_DIR } from './support.js'
 
 const UNIT_NAME = 'redis-pool-monitor.service'
@@ -108,11 +109,11 @@ describe('deploy/systemd/redis-pool-monitor.service', () => {
     expect(Number.parseInt(unit['Unit']!['StartLimitIntervalSec']?.at(-1) ?? '0', 10)).toBeGreaterThan(0)
   })
 
-  it('runs node on the entry point the image runs, from the release directory', () => {
-    const [program, entry, command] = last('ExecStart')!.split(/\s+/)
+  it('runs node with the image flags on the image entry point, from the release directory', () => {
+    const image = imageCommand()
+    const [program, ...rest] = last('ExecStart')!.split(/\s+/)
     expect(program).toMatch(/\/node$/)
-    expect(entry).toBe(`${last('WorkingDirectory')}/bin/redis-pool-monitor.js`)
-    expect(command).toBe('serve')
+    expect(rest).toEqual([...image.nodeFlags, `${last('WorkingDirectory')}/${image.entry}`, ...image.args])
   })
 
   it('sandboxes the service: dynamic user, no privileges, read-only system, no devices or kernel knobs', () => {

@@ -40,6 +40,8 @@ export interface RunOptions {
   /** Environment on top of a minimal one (PATH, HOME); never the test runner's whole environment. */
   env?: Record<string, string>
   args?: string[]
+  /** Node flags before the entry point, e.g. the image's (see image-command.ts). */
+  nodeFlags?: string[]
   /** Wait until /health/live answers. @default true */
   waitForListening?: boolean
   timeoutMs?: number
@@ -57,11 +59,15 @@ export async function runService(options: RunOptions = {}): Promise<ServiceProce
     ...options.env,
     PORT: String(port),
   }
-  const child = spawn(process.execPath, [ENTRY, ...(options.args ?? ['serve'])], {
-    env,
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeFlags ?? []), ENTRY, ...(options.args ?? ['serve'])],
+    {
+      env,
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   let out = ''
   let err = ''
   let served = ''

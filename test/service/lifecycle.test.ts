@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { imageCommand } from '../helpers/image-command.js'
 import { type RedisServer, startRedis } from '../helpers/redis-server.js'
 import { ROOT, runService } from '../helpers/service-process.js'
 
@@ -46,18 +47,20 @@ describe('SIGTERM', () => {
 })
 
 describe('the Dockerfile CMD', () => {
-  it('runs with plain node: the built entry point starts and serves /health/live', async () => {
-    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
-    const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1]
-    expect(cmd).toBeDefined()
-    const argv = JSON.parse(cmd as string) as string[]
-    expect(argv[0]).toBe('node')
-    expect(argv[1]).toBe('bin/redis-pool-monitor.js')
-    const service = await runService({ env: { REDIS_URL: redis.url }, args: argv.slice(2) })
+  it('runs with plain node and its flags: the built entry point starts and serves /health/live', async () => {
+    const { nodeFlags, entry, args } = imageCommand()
+    expect(entry).toBe('bin/redis-pool-monitor.js')
+    const service = await runService({ env: { REDIS_URL: redis.url }, nodeFlags, args })
     const res = await service.get('/health/live')
     expect(res.status).toBe(200)
     expect(JSON.parse(res.body)).toEqual({ status: 'ok' })
     expect((await service.stop()).code).toBe(0)
+  })
+
+  it('is what npm start runs too, with the same node flags', () => {
+    const { nodeFlags, entry, args } = imageCommand()
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
+    expect(pkg.scripts.start).toBe(['node', ...nodeFlags, entry, ...args].join(' '))
   })
 
   it('declares a numeric non-root USER, tini, and a node fetch HEALTHCHECK on /health/live', () => {
