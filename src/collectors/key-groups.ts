@@ -266,7 +266,8 @@ export function createKeyGroupScanner(
         return result
       })
       .catch((err: unknown) => {
-        if (!failing) logger.warn({ err }, 'key-group pass failed; keeping the previous result')
+        // A pass cut short by close() is no news.
+        if (!failing && !closed) logger.warn({ err }, 'key-group pass failed; keeping the previous result')
         failing = true
         throw err
       })

@@ -9,7 +9,12 @@ import {
 } from '../metrics/definitions.js'
 import { registerSnapshotFamily, type Sample } from '../metrics/snapshot-family.js'
 import { infoNumber, type ParsedInfo, parseInfo } from './info-parser.js'
-import { createKeyGroupScanner, type KeyGroupOptions, type KeyGroupScanner } from './key-groups.js'
+import {
+  createKeyGroupScanner,
+  type KeyGroupOptions,
+  type KeyGroupResult,
+  type KeyGroupScanner,
+} from './key-groups.js'
 import {
   DEFAULT_THRESHOLDS,
   hitRatePercent,
@@ -30,6 +35,17 @@ export interface RedisCommander {
 
 type BreakerState = 'closed' | 'half_open' | 'open'
 
+/** A connection to one database, for its key-group scan; closed with the server stats. */
+export interface DatabaseConnection {
+  redis: RedisCommander
+  /** Resolves once the connection can take commands; its scan starts then. */
+  ready: Promise<void>
+  close(): Promise<void>
+}
+
+/** Databases beyond the first whose key groups are scanned at most (Redis' default has 16). */
+const MAX_SCANNED_DATABASES = 16
+
 /** What the pool monitor knows that INFO does not, for /status and history. */
 export interface ClientContext {
   latencyMs: number | undefined
@@ -44,6 +60,11 @@ export interface ServerStatsOptions {
   logger: Logger
   /** Key distribution; off when there are no patterns and auto is off. */
   keyGroups?: KeyGroupOptions
+  /**
+   * Opens a connection to another database of the same Redis, so key groups cover every database
+   * INFO keyspace lists (as redis_exporter's do); without it they cover `keyGroups.db` only.
+   */
+  openDatabase?: (db: number) => DatabaseConnection
   thresholds?: Partial<StatusThresholds>
   /** Samples kept for /status/history. @default 100 */
   historySize?: number
@@ -196,10 +217,51 @@ export function createServerStats(options: ServerStatsOptions): ServerStats {
   let lastPurgeAt = Number.NEGATIVE_INFINITY
   let closed = false
 
-  const keyGroups: KeyGroupScanner | undefined =
+  // Key groups: one scanner per database, the first on the commander's own database; the others
+  // open as INFO keyspace shows keys in them (when openDatabase is given).
+  const keyGroupOptions =
     options.keyGroups && (options.keyGroups.patterns.length > 0 || options.keyGroups.auto)
-      ? createKeyGroupScanner(redis, logger, options.keyGroups, now)
+      ? options.keyGroups
       : undefined
+  const mainDb = keyGroupOptions?.db ?? 0
+  const scanners = new Map<number, { scanner: KeyGroupScanner; connection?: DatabaseConnection }>()
+  if (keyGroupOptions) {
+    scanners.set(mainDb, { scanner: createKeyGroupScanner(redis, logger, keyGroupOptions, now) })
+  }
+  let started = false
+  const latestGroups = () =>
+    [...scanners.values()].flatMap(({ scanner }) => {
+      const latest = scanner.latest()
+      return latest ? [latest] : []
+    })
+
+  /** Starts a scanner for each database INFO keyspace shows with keys and no scanner yet. */
+  function coverDatabases(info: ParsedInfo) {
+    if (!keyGroupOptions || !options.openDatabase || closed) return
+    for (const [name, entry] of Object.entries(info.keyspace)) {
+      const db = Number(name.slice(2))
+      if (entry.keys === 0 || scanners.has(db) || scanners.size > MAX_SCANNED_DATABASES) continue
+      const connection = options.openDatabase(db)
+      const scanner = createKeyGroupScanner(
+        connection.redis,
+        logger.child({ db: name }),
+        { ...keyGroupOptions, db },
+        now,
+      )
+      scanners.set(db, { scanner, connection })
+      if (started) startScanner(scanner, connection)
+    }
+  }
+
+  function startScanner(scanner: KeyGroupScanner, connection?: DatabaseConnection) {
+    if (!connection) return scanner.start()
+    connection.ready.then(
+      () => {
+        if (!closed) scanner.start()
+      },
+      () => {},
+    )
+  }
 
   // --- metric families -------------------------------------------------------------------------
   const registers = [registry]
@@ -353,13 +415,11 @@ export function createServerStats(options: ServerStatsOptions): ServerStats {
     slowlog((s) => s.lastDurationSeconds),
   )
 
-  if (keyGroups) {
-    const groups = (pick: (g: { count: number; memoryBytes: number }) => number) => () => {
-      const latest = keyGroups.latest()
-      return latest
-        ? latest.groups.map((g) => ({ value: pick(g), labels: { db: latest.db, key_group: g.group } }))
-        : []
-    }
+  if (keyGroupOptions) {
+    const groups = (pick: (g: { count: number; memoryBytes: number }) => number) => () =>
+      latestGroups().flatMap((latest) =>
+        latest.groups.map((g) => ({ value: pick(g), labels: { db: latest.db, key_group: g.group } })),
+      )
     gauge(
       serverMetrics.keyGroupCount,
       groups((g) => g.count),
@@ -368,25 +428,28 @@ export function createServerStats(options: ServerStatsOptions): ServerStats {
       serverMetrics.keyGroupMemory,
       groups((g) => g.memoryBytes),
     )
-    const latestOnly = (read: (r: NonNullable<ReturnType<KeyGroupScanner['latest']>>) => Sample) => () => {
-      const latest = keyGroups.latest()
-      return latest ? [read(latest)] : []
-    }
+    const perDb = (read: (r: KeyGroupResult) => number) => () =>
+      latestGroups().map((r) => ({ value: read(r), labels: { db: r.db } }))
     gauge(
       serverMetrics.distinctKeyGroups,
-      latestOnly((r) => ({ value: r.distinctGroups, labels: { db: r.db } })),
+      perDb((r) => r.distinctGroups),
     )
     gauge(
       serverMetrics.keyGroupsSampledFraction,
-      latestOnly((r) => ({ value: r.sampledFraction, labels: { db: r.db } })),
+      perDb((r) => r.sampledFraction),
     )
+    // One series each, as redis_exporter has: the passes' total time, and the stalest pass's age.
+    const overall = (read: (results: KeyGroupResult[]) => number) => () => {
+      const results = latestGroups()
+      return results.length > 0 ? [{ value: read(results) }] : []
+    }
     gauge(
       serverMetrics.keyGroupsDuration,
-      latestOnly((r) => ({ value: r.durationMs })),
+      overall((rs) => rs.reduce((ms, r) => ms + r.durationMs, 0)),
     )
     gauge(
       serverMetrics.keyGroupsAge,
-      latestOnly((r) => ({ value: Math.max(0, (now() - r.finishedAt) / 1000) })),
+      overall((rs) => Math.max(0, ...rs.map((r) => (now() - r.finishedAt) / 1000))),
     )
   }
 
@@ -459,6 +522,7 @@ export function createServerStats(options: ServerStatsOptions): ServerStats {
       lastFailure = undefined
       lastScrapeError.set(0)
       maybePurge()
+      coverDatabases(snapshot.info)
       return { ok: true, durationMs: now() - startedAt }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err)
@@ -525,7 +589,7 @@ export function createServerStats(options: ServerStatsOptions): ServerStats {
       },
       thresholds,
     )
-    const groups = keyGroups?.latest()
+    const groups = latestGroups()
     const field = (name: string) => (info ? (infoNumber(info, name) ?? null) : null)
     return {
       available: info !== undefined,
@@ -542,14 +606,12 @@ export function createServerStats(options: ServerStatsOptions): ServerStats {
       used_memory_bytes: field('used_memory'),
       max_memory_bytes: field('maxmemory'),
       ops_per_sec: field('instantaneous_ops_per_sec'),
-      key_groups:
-        groups?.groups.map((g) => ({
-          db: groups.db,
-          group: g.group,
-          count: g.count,
-          memory_bytes: g.memoryBytes,
-        })) ?? [],
-      key_groups_sampled_fraction: groups?.sampledFraction ?? null,
+      key_groups: groups.flatMap((r) =>
+        r.groups.map((g) => ({ db: r.db, group: g.group, count: g.count, memory_bytes: g.memoryBytes })),
+      ),
+      // The roughest estimate among the databases: 1 only when every count is exact.
+      key_groups_sampled_fraction:
+        groups.length > 0 ? Math.min(...groups.map((r) => r.sampledFraction)) : null,
       sampled_at: snapshot && info ? new Date(snapshot.at).toISOString() : null,
     }
   }
@@ -590,13 +652,15 @@ export function createServerStats(options: ServerStatsOptions): ServerStats {
     history: () => history.map(({ hits: _h, misses: _m, ...sample }) => sample),
     start() {
       if (historyTimer || closed) return
-      keyGroups?.start()
+      started = true
+      for (const { scanner, connection } of scanners.values()) startScanner(scanner, connection)
       sample().finally(scheduleSample)
     },
     async close() {
       closed = true
       clearTimeout(historyTimer)
-      keyGroups?.close()
+      for (const { scanner } of scanners.values()) scanner.close()
+      await Promise.all([...scanners.values()].map(({ connection }) => connection?.close()))
     },
   }
 }

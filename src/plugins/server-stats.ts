@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import type { Logger } from 'pino'
 import { createServerStats, type ServerStats } from '../collectors/server-stats.js'
 import type { Config } from '../config/config.js'
+import { createConnection } from '../redis/connection.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -25,8 +26,27 @@ async function serverStatsPlugin(fastify: FastifyInstance, { config }: ServerSta
       auto: config.keyGroups.auto,
       intervalMs: config.keyGroups.intervalMs,
       maxGroups: config.keyGroups.maxGroups,
-      // The pool's connections sit in the URL's database: that is the one the scan sees.
+      // The pool's connections sit in the URL's database: the pool scans that one.
       db: config.redis.options.db ?? 0,
+    },
+    // Key groups in the other databases: one more named connection each (rpm:<pool>:keygroups-dbN),
+    // opened when INFO keyspace shows keys there; failures show as failed passes, logged once.
+    openDatabase: (db) => {
+      const connection = createConnection({
+        redis: { ...config.redis.options, db },
+        pool: config.pool.name,
+        index: `keygroups-db${db}`,
+        commandTimeoutMs: config.pool.commandTimeoutMs,
+      })
+      connection.on('error', () => {})
+      return {
+        redis: connection,
+        // Without an offline queue, a pass sent before the connection is up fails at once.
+        ready: new Promise<void>((resolve) => connection.once('ready', () => resolve())),
+        close: async () => {
+          await connection.quit().catch(() => connection.disconnect())
+        },
+      }
     },
     thresholds: { ...config.status },
     historySize: config.status.historySize,

@@ -30,8 +30,14 @@ export function connectionName(pool: string, index: number | string): string {
 export interface ConnectionOptions {
   redis: RedisOptions
   pool: string
-  index: number
+  /** Its place in CLIENT LIST's name: the slot number, or a role such as `keygroups-db1`. */
+  index: number | string
   backoff?: BackoffOptions
+  /**
+   * ioredis' own per-command timeout, for a connection used outside the pool (which times its
+   * commands with one sweep instead). @default none
+   */
+  commandTimeoutMs?: number
 }
 
 /**
@@ -54,7 +60,7 @@ export function createConnection(options: ConnectionOptions): Redis {
     // 0: commands in flight when the socket closes fail at once with a connection error.
     maxRetriesPerRequest: 0,
     // Overrides any value in `redis`: the pool's sweep times shared commands, leases turn it on.
-    commandTimeout: undefined,
+    commandTimeout: options.commandTimeoutMs,
     retryStrategy: (attempt: number) => reconnectDelay(attempt, backoff),
   })
 }
