@@ -20,7 +20,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const SCRAPES = Number(process.env['BENCH_SCRAPES'] ?? 300)
 // The report's chart; a run writing its figures elsewhere (BENCH_RESULTS_FILE) draws beside them.
 const CHART_FILE = process.env['BENCH_RESULTS_FILE']
-  ? RESULTS_FILE.replace(/\.json$/, '') + '.svg'
+  ? RESULTS_FILE.replace(/(\.json)?$/, '.svg')
   : join(root, 'docs', 'benchmarks.svg')
 const RSS_SECONDS = Number(process.env['BENCH_RSS_SECONDS'] ?? 300)
 const BLACKHOLE_CAP_SECONDS = 30
