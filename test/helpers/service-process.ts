@@ -16,6 +16,8 @@ export function assertBuilt(): void {
   }
 }
 
+type Exit = { code: number | null; signal: NodeJS.Signals | null }
+
 export interface ServiceProcess {
   readonly child: ChildProcess
   readonly port: number
@@ -24,7 +26,7 @@ export interface ServiceProcess {
   stdout(): string
   stderr(): string
   /** Resolves with the exit code and signal once the process ends. */
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  readonly exited: Promise<Exit>
   /** fetch against the service; the response body is read and kept for secret checks. */
   get(
     path: string,
@@ -33,7 +35,7 @@ export interface ServiceProcess {
   /** Every response body and header served so far. */
   served(): string
   /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
-  stop(graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  stop(graceMs?: number): Promise<Exit>
 }
 
 export interface RunOptions {
@@ -47,39 +49,41 @@ export interface RunOptions {
   timeoutMs?: number
 }
 
+/** The minimal environment every run starts from: never the test runner's whole environment. */
+const baseEnv = () => ({ PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp' })
+
+/** Spawns the entry point with `node`, collecting its output as it comes. */
+function spawnEntry(argv: string[], env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, argv, { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const output = { stdout: '', stderr: '' }
+  child.stdout?.on('data', (d: Buffer) => {
+    output.stdout += d.toString('utf8')
+  })
+  child.stderr?.on('data', (d: Buffer) => {
+    output.stderr += d.toString('utf8')
+  })
+  const exited = new Promise<Exit>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal })),
+  )
+  return { child, output, exited }
+}
+
 /** Runs the real entry point, with `node` (no npm in between, as in the image). */
 export async function runService(options: RunOptions = {}): Promise<ServiceProcess> {
   assertBuilt()
   const port = Number(options.env?.['PORT'] ?? (await freePort()))
   const env = {
-    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-    HOME: process.env['HOME'] ?? '/tmp',
+    ...baseEnv(),
     HOST: '127.0.0.1',
     LOG_FORMAT: 'json',
     ...options.env,
     PORT: String(port),
   }
-  const child = spawn(
-    process.execPath,
+  const { child, output, exited } = spawnEntry(
     [...(options.nodeFlags ?? []), ENTRY, ...(options.args ?? ['serve'])],
-    {
-      env,
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    env,
   )
-  let out = ''
-  let err = ''
   let served = ''
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString('utf8')
-  })
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString('utf8')
-  })
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('close', (code, signal) => resolve({ code, signal })),
-  )
   const baseUrl = `http://127.0.0.1:${port}`
 
   const get: ServiceProcess['get'] = async (path, headers = {}) => {
@@ -93,8 +97,8 @@ export async function runService(options: RunOptions = {}): Promise<ServiceProce
     child,
     port,
     baseUrl,
-    stdout: () => out,
-    stderr: () => err,
+    stdout: () => output.stdout,
+    stderr: () => output.stderr,
     exited,
     get,
     served: () => served,
@@ -117,7 +121,7 @@ export async function runService(options: RunOptions = {}): Promise<ServiceProce
     })
     await waitFor(
       async () => {
-        if (gone) throw new Error(`service exited early: ${err.trim() || out.trim()}`)
+        if (gone) throw new Error(`service exited early: ${output.stderr.trim() || output.stdout.trim()}`)
         const res = await fetch(`${baseUrl}/health/live`).catch(() => undefined)
         return res?.status === 200
       },
@@ -144,23 +148,9 @@ export async function runToExit(
 }> {
   assertBuilt()
   const started = Date.now()
-  const child = spawn(process.execPath, [ENTRY, ...args], {
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp', ...env },
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout?.on('data', (d: Buffer) => {
-    stdout += d.toString('utf8')
-  })
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString('utf8')
-  })
+  const { child, output, exited } = spawnEntry([ENTRY, ...args], { ...baseEnv(), ...env })
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-    child.once('close', (c, s) => resolve([c, s])),
-  )
+  const { code, signal } = await exited
   clearTimeout(timer)
-  return { code, signal, stdout, stderr, ms: Date.now() - started }
+  return { code, signal, ...output, ms: Date.now() - started }
 }
