@@ -11,6 +11,7 @@ const TOOLS = {
   promtool: 'prometheus',
   amtool: 'prometheus-alertmanager',
   tmux: 'tmux',
+  'systemd-analyze': 'systemd',
   chromium: 'chromium',
 }
 const BENCH_TOOLS = { 'prometheus-redis-exporter': 'prometheus-redis-exporter' }

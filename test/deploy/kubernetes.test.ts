@@ -193,6 +193,10 @@ describe('deploy/kubernetes/kustomization.yaml', () => {
     expect(commonLabels['app.kubernetes.io/version']).toBe(packageVersion)
   })
 
+  // kubectl is not in Debian's archive at a usable version (bookworm's kubernetes-client is 1.20, whose
+  // built-in kustomize predates `labels`), so it cannot be installed like the other tools: these two
+  // run where kubectl is present (this project's CI machines have it) and skip elsewhere, while the
+  // structural checks above cover the same manifests without it.
   const rendered = kustomizeBuild(KUBERNETES_DIR)
   it.skipIf(!rendered)('kubectl kustomize renders it, with the common labels on every object', () => {
     expect(rendered!.stderr).toBe('')
