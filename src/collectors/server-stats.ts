@@ -223,10 +223,11 @@ export function createServerStats(options: ServerStatsOptions): ServerStats {
     options.keyGroups && (options.keyGroups.patterns.length > 0 || options.keyGroups.auto)
       ? options.keyGroups
       : undefined
-  const mainDb = keyGroupOptions?.db ?? 0
   const scanners = new Map<number, { scanner: KeyGroupScanner; connection?: DatabaseConnection }>()
   if (keyGroupOptions) {
-    scanners.set(mainDb, { scanner: createKeyGroupScanner(redis, logger, keyGroupOptions, now) })
+    scanners.set(keyGroupOptions.db ?? 0, {
+      scanner: createKeyGroupScanner(redis, logger, keyGroupOptions, now),
+    })
   }
   let started = false
   const latestGroups = () =>
