@@ -6,7 +6,7 @@ import pino, { type Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { Config } from './config/config.js'
 import poolMonitorPlugin from './plugins/pool-monitor.js'
-import registryPlugin from './plugins/registry.js'
+import registryPlugin, { UNMATCHED_ROUTE } from './plugins/registry.js'
 import serverStatsPlugin from './plugins/server-stats.js'
 import workloadPlugin, { type WorkloadOptions } from './plugins/workload.js'
 import { healthRoutes, liveRoutes } from './routes/health.js'
@@ -53,16 +53,20 @@ async function serviceApp(fastify: FastifyInstance, options: ServiceAppOptions) 
     done()
   })
 
-  fastify.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({
-      statusCode: 404,
-      error: 'Not Found',
-      message: `no route for ${request.method} here; routes: /, /metrics, /health/live, /health/ready, /health, /status, /status/history`,
+  // Unmatched requests have no route to carry a timer: the not-found handler's scope times them.
+  await fastify.register(async function notFound(scope) {
+    scope.addHook('onResponse', fastify.responseTimer(UNMATCHED_ROUTE))
+    scope.setNotFoundHandler((request, reply) => {
+      reply.code(404).send({
+        statusCode: 404,
+        error: 'Not Found',
+        message: `no route for ${request.method} here; routes: /, /metrics, /health/live, /health/ready, /health, /status, /status/history`,
+      })
     })
   })
   fastify.setErrorHandler((err: FastifyError, request, reply) => {
     const statusCode = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500
-    if (statusCode >= 500) request.log.error({ err }, 'request failed')
+    if (statusCode >= 500) request.log.error({ err, reqId: request.id }, 'request failed')
     // 5xx details stay in the log; 4xx messages describe the caller's own input.
     reply.code(statusCode).send({
       statusCode,
@@ -103,6 +107,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     loggerInstance: logger ?? pino({ level: 'silent' }),
     // An exporter is scraped and probed every few seconds: one log line per request is noise.
     logController: new LogController({ disableRequestLogging: true }),
+    // No child logger per request: pino runs its redaction over every child's bindings, a cost on
+    // each probe and scrape for lines that almost never come (request logging is off). The error
+    // handler names the request id itself.
+    childLoggerFactory: (logger) => logger,
     return503OnClosing: true,
   })
   await fastify.register(app, appOptions)

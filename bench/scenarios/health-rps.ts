@@ -7,8 +7,8 @@ import { mergeResults } from '../lib/results.js'
 import { launchService, serviceNode, serviceNodeFlags, serviceNodeVersion } from '../lib/service.js'
 import { round } from '../lib/stats.js'
 
-const ROUNDS = Number(process.env['BENCH_HEALTH_ROUNDS'] ?? 3)
-const SECONDS = Number(process.env['BENCH_HEALTH_SECONDS'] ?? 5)
+const ROUNDS = Number(process.env['BENCH_HEALTH_ROUNDS'] ?? 8)
+const SECONDS = Number(process.env['BENCH_HEALTH_SECONDS'] ?? 3)
 const CONNECTIONS = Number(process.env['BENCH_HEALTH_CONNECTIONS'] ?? 32)
 
 // The baseline: Fastify with a logger at the same level and one route answering the same JSON.

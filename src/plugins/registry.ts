@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, onResponseHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import { serviceMetrics } from '../metrics/definitions.js'
@@ -8,6 +8,11 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The one registry /metrics serves; created per app, never prom-client's global one. */
     metricsRegistry: Registry
+    /**
+     * The onResponse hook that feeds http_request_duration_seconds for one route label. Routes get
+     * theirs when they are added; a not-found handler's scope adds `responseTimer(UNMATCHED_ROUTE)`.
+     */
+    responseTimer(route: string): onResponseHookHandler
   }
 }
 
@@ -30,19 +35,33 @@ async function registryPlugin(fastify: FastifyInstance, options: RegistryPluginO
   // scan, where prom-client's observe() hashes the label object on every request. Cardinality is
   // bounded: route templates plus one `unmatched`, HTTP methods, status codes.
   const duration = createFastHistogram(serviceMetrics.httpRequestDuration, registry)
-  const observers = new Map<string, Observe>()
+
+  // One onResponse hook per route, made when the route is added, so the template is a closure
+  // value: reading request.routeOptions builds an object on every request, and a string key per
+  // request would be hashed on every lookup. Children are bound per (method, status code).
+  function responseTimer(route: string): onResponseHookHandler {
+    const byMethod = new Map<string, Map<number, Observe>>()
+    return (request, reply, done) => {
+      let byStatus = byMethod.get(request.method)
+      if (byStatus === undefined) {
+        byStatus = new Map()
+        byMethod.set(request.method, byStatus)
+      }
+      let observe = byStatus.get(reply.statusCode)
+      if (observe === undefined) {
+        observe = duration.child({ method: request.method, route, status_code: String(reply.statusCode) })
+        byStatus.set(reply.statusCode, observe)
+      }
+      observe(reply.elapsedTime / 1000)
+      done()
+    }
+  }
 
   fastify.decorate('metricsRegistry', registry)
-  fastify.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? UNMATCHED_ROUTE
-    const key = `${request.method} ${route} ${reply.statusCode}`
-    let observe = observers.get(key)
-    if (observe === undefined) {
-      observe = duration.child({ method: request.method, route, status_code: String(reply.statusCode) })
-      observers.set(key, observe)
-    }
-    observe(reply.elapsedTime / 1000)
-    done()
+  fastify.decorate('responseTimer', responseTimer)
+  fastify.addHook('onRoute', (route) => {
+    const own = route.onResponse === undefined ? [] : [route.onResponse].flat()
+    route.onResponse = [...own, responseTimer(route.url)]
   })
   fastify.addHook('onClose', (_instance, done) => {
     registry.clear()
