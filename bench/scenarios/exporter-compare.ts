@@ -4,7 +4,9 @@
 // - scrape_p50_ratio_vs_redis_exporter: warm /metrics p50 of ours / theirs, interleaved scrapes, the
 //   service as deployed (its probes and server stats, no synthetic load inside it)
 // - rss_mb: resident memory after BENCH_RSS_SECONDS (default 300) of scrapes plus the synthetic load
-//   through the pool; rss_mb_without_node_flags: the same service run without the image's flags
+//   through the pool, the median of one reading a second over the last minute (rss_mb_max: the
+//   largest); rss_mb_without_node_flags: the same service run without the image's flags;
+//   rss_mb_bare_fastify: a bare Fastify app on the same node and flags, the floor under any of it
 // - blackhole_scrape_seconds: Redis frozen (SIGSTOP), time to an answer with a 5 s scrape budget header
 import { writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -13,7 +15,7 @@ import { freePort, startRedis } from '../../test/helpers/redis-server.js'
 import { barChartSvg } from '../lib/chart.js'
 import { launch, rssMb, waitForHttp } from '../lib/processes.js'
 import { mergeResults, RESULTS_FILE } from '../lib/results.js'
-import { launchService, serviceNodeFlags, serviceNodeVersion } from '../lib/service.js'
+import { launchBareFastify, launchService, serviceNodeFlags, serviceNodeVersion } from '../lib/service.js'
 import { percentile, round } from '../lib/stats.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -23,6 +25,7 @@ const CHART_FILE = process.env['BENCH_RESULTS_FILE']
   ? RESULTS_FILE.replace(/(\.json)?$/, '.svg')
   : join(root, 'docs', 'benchmarks.svg')
 const RSS_SECONDS = Number(process.env['BENCH_RSS_SECONDS'] ?? 300)
+const RSS_WINDOW_SECONDS = 60
 const BLACKHOLE_CAP_SECONDS = 30
 
 async function scrape(
@@ -100,18 +103,43 @@ try {
   // flags runs beside it, to show what the flags are worth.
   const loaded = await startOurs({ BENCH_POOL_LOAD: '1' })
   const plain = await startOurs({ BENCH_POOL_LOAD: '1' }, { plainNode: true })
+  // The floor: bare Fastify on the same node and flags, probed every second, holds this much
+  // before any Redis client, metric or collector is loaded.
+  const barePort = await freePort()
+  const bare = launchBareFastify(barePort)
+  const bareUrl = `http://127.0.0.1:${barePort}/health/live`
+  await waitForHttp(bareUrl)
+  // One RSS reading lands wherever the heap happens to be between two collections (it moved by
+  // about 6 MB between runs); the figure is the median of one reading a second over the final
+  // RSS_WINDOW_SECONDS, with the largest reading beside it.
   const rssDeadline = Date.now() + RSS_SECONDS * 1000
+  const windowStart = rssDeadline - Math.min(RSS_WINDOW_SECONDS, RSS_SECONDS) * 1000
+  const readings = {
+    ours: [] as number[],
+    theirs: [] as number[],
+    plain: [] as number[],
+    bare: [] as number[],
+  }
   while (Date.now() < rssDeadline) {
     await Promise.all([
       scrape(loaded.url),
       scrape(theirUrl),
       scrape(plain.url),
+      scrape(bareUrl),
       new Promise((r) => setTimeout(r, 1000)),
     ])
+    if (Date.now() >= windowStart) {
+      readings.bare.push(rssMb(bare.child.pid!))
+      readings.ours.push(rssMb(loaded.service.child.pid!))
+      readings.theirs.push(rssMb(theirs.child.pid!))
+      readings.plain.push(rssMb(plain.service.child.pid!))
+    }
   }
-  const ourRss = rssMb(loaded.service.child.pid!)
-  const theirRss = rssMb(theirs.child.pid!)
-  const plainRss = rssMb(plain.service.child.pid!)
+  const ourRss = percentile(readings.ours, 50)
+  const theirRss = percentile(readings.theirs, 50)
+  const plainRss = percentile(readings.plain, 50)
+  const bareRss = percentile(readings.bare, 50)
+  await bare.stop()
   await plain.service.stop()
 
   // Blackhole: the first scrape after Redis freezes is the worst one.
@@ -137,11 +165,15 @@ try {
     blackhole_scrape_seconds_redis_exporter: round(theirBlackhole),
     blackhole_cap_seconds: BLACKHOLE_CAP_SECONDS,
     rss_mb: round(ourRss, 1),
+    rss_mb_max: round(Math.max(...readings.ours), 1),
     rss_mb_redis_exporter: round(theirRss, 1),
+    rss_mb_redis_exporter_max: round(Math.max(...readings.theirs), 1),
     rss_mb_without_node_flags: round(plainRss, 1),
+    rss_mb_bare_fastify: round(bareRss, 1),
     service_node_flags: serviceNodeFlags(),
     service_node: serviceNodeVersion(),
     rss_after_seconds: RSS_SECONDS,
+    rss_median_of_last_seconds: Math.min(RSS_WINDOW_SECONDS, RSS_SECONDS),
   }
   mergeResults('exporter_compare', figures)
   console.table({
@@ -153,6 +185,7 @@ try {
     },
     'RSS (MB)': { ours: figures.rss_mb, redis_exporter: figures.rss_mb_redis_exporter },
   })
+  console.log(`RSS of bare Fastify on the same node and flags: ${figures.rss_mb_bare_fastify} MB`)
   console.log(
     `RSS without the image's node flags (${figures.service_node_flags.join(' ')}): ${figures.rss_mb_without_node_flags} MB`,
   )

@@ -2,22 +2,14 @@
 // - health_rps_ratio_vs_bare_fastify: mean req/s of ours / bare over interleaved rounds (target >= 0.9)
 // Both servers run as child processes (autocannon stays in this one), one redis-server behind ours.
 import { freePort, startRedis } from '../../test/helpers/redis-server.js'
-import { launch, waitForHttp } from '../lib/processes.js'
+import { waitForHttp } from '../lib/processes.js'
 import { mergeResults } from '../lib/results.js'
-import { launchService, serviceNode, serviceNodeFlags, serviceNodeVersion } from '../lib/service.js'
+import { launchBareFastify, launchService, serviceNodeFlags, serviceNodeVersion } from '../lib/service.js'
 import { round } from '../lib/stats.js'
 
 const ROUNDS = Number(process.env['BENCH_HEALTH_ROUNDS'] ?? 8)
 const SECONDS = Number(process.env['BENCH_HEALTH_SECONDS'] ?? 3)
 const CONNECTIONS = Number(process.env['BENCH_HEALTH_CONNECTIONS'] ?? 32)
-
-// The baseline: Fastify with a logger at the same level and one route answering the same JSON.
-const BARE = `
-import Fastify from 'fastify'
-const app = Fastify({ logger: { level: 'warn' } })
-app.get('/health/live', async () => ({ status: 'ok' }))
-await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT) })
-`
 
 interface Result {
   requests: { average: number }
@@ -48,9 +40,7 @@ const ours = launchService({
   LOG_LEVEL: 'warn',
 })
 // Bare Fastify runs with the same node flags, so the ratio is the service's own cost.
-const bare = launch(serviceNode(), [...serviceNodeFlags(), '--input-type=module', '-e', BARE], {
-  PORT: String(barePort),
-})
+const bare = launchBareFastify(barePort)
 const ourUrl = `http://127.0.0.1:${ourPort}/health/live`
 const bareUrl = `http://127.0.0.1:${barePort}/health/live`
 try {
