@@ -1,24 +1,18 @@
-import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
-import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import { parseConfig } from '../../src/config/config.js'
 import { freePort } from '../helpers/redis-server.js'
+import { captureLogger } from '../monitor/support.js'
+import { sample } from './support.js'
 
 // Redis is not the point here: the pool points at a port nobody listens on.
 let app: FastifyInstance
-const lines: Array<Record<string, unknown>> = []
+const { logger, lines } = captureLogger('info')
 
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line))
-      done()
-    },
-  })
   const config = parseConfig({ REDIS_URL: `redis://127.0.0.1:${await freePort()}` })
-  app = await buildApp({ config, logger: pino({ level: 'info' }, sink) })
+  app = await buildApp({ config, logger })
   app.get('/boom/:id', async () => {
     throw new Error('the handler broke on purpose')
   })
@@ -43,7 +37,10 @@ describe('a route that throws', () => {
   it('logs the error once, with the request id', async () => {
     const before = lines.length
     await app.inject('/boom/8')
-    const logged = lines.slice(before).filter((l) => l['msg'] === 'request failed')
+    const logged = lines
+      .slice(before)
+      .map((line) => JSON.parse(line))
+      .filter((l) => l.msg === 'request failed')
     expect(logged).toHaveLength(1)
     expect(logged[0]).toMatchObject({
       reqId: expect.stringMatching(/^req-/),
@@ -53,8 +50,8 @@ describe('a route that throws', () => {
 
   it('counts the request under its route template with status 500', async () => {
     const text = (await app.inject('/metrics')).body
-    expect(text).toMatch(
-      /http_request_duration_seconds_count\{method="GET",route="\/boom\/:id",status_code="500"\} [1-9]/,
-    )
+    expect(
+      sample(text, 'http_request_duration_seconds_count{method="GET",route="/boom/:id",status_code="500"}'),
+    ).toBeGreaterThanOrEqual(1)
   })
 })
