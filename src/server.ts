@@ -51,6 +51,10 @@ export interface StartServerOptions {
 export async function startServer(options: StartServerOptions): Promise<FastifyInstance> {
   const { config } = options
   const logger = options.logger ?? createLogger(config)
+  if (config.tls.insecureSkipVerify)
+    logger.warn(
+      'REDIS_TLS_INSECURE_SKIP_VERIFY is on: TLS connections to Redis accept any certificate, so anyone on the path can read and change the traffic',
+    )
   const app = await buildApp({ config, logger })
 
   const grace = closeWithGrace(

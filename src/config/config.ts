@@ -1,18 +1,24 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import type { RedisOptions } from 'ioredis'
 import { z } from 'zod'
 import { ConfigError } from '../errors.js'
+import {
+  createEndpoint,
+  DEFAULT_SENTINEL_PORT,
+  type HostPort,
+  parseHostPort,
+  type RedisEndpoint,
+  type TlsSettings,
+} from '../redis/endpoint.js'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const
 
 export interface Config {
-  readonly redis: {
-    /** ioredis options; `password` holds the secret, never log this object. */
-    readonly options: Readonly<RedisOptions>
-    /** The URL without credentials, safe to log and show. */
-    readonly display: string
-  }
+  /** Where Redis is (REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER, REDIS_TLS_*); holds secrets, never log it. */
+  readonly redis: RedisEndpoint
+  /** REDIS_TLS_* as read at start: the endpoint's TLS when REDIS_URL is rediss://, and rediss:// /scrape targets'. */
+  readonly tls: TlsSettings
   readonly host: string
   readonly port: number
   readonly logLevel: (typeof LOG_LEVELS)[number]
@@ -111,6 +117,78 @@ export const VARIABLES = {
     expects: 'a readable file holding the Redis password',
     schema: optionalText(),
     description: 'file whose content is the password (a mounted Secret); wins over the URL',
+  }),
+  REDIS_SENTINELS: variable({
+    default: undefined,
+    expects: 'comma-separated host:port of Sentinels such as 10.0.0.1:26379,10.0.0.2:26379',
+    schema: optionalText()
+      .transform((s) =>
+        (s ?? '')
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean),
+      )
+      .transform((list) => list.map((p) => parseHostPort(p, DEFAULT_SENTINEL_PORT)))
+      .refine((nodes) => nodes.every((n) => n !== undefined))
+      .transform((nodes) => nodes as HostPort[]),
+    description: 'Sentinels to ask for the master; REDIS_URL then gives only user, password, db and TLS',
+  }),
+  REDIS_SENTINEL_MASTER: variable({
+    default: 'mymaster',
+    expects: 'the master name configured at the Sentinels (letters, digits, dot, dash, underscore)',
+    schema: z
+      .string()
+      .trim()
+      .regex(/^[\w.-]{1,128}$/),
+    description: "the master's name at the Sentinels",
+  }),
+  REDIS_SENTINEL_PASSWORD_FILE: variable({
+    default: undefined,
+    expects: "a readable file holding the Sentinels' password",
+    schema: optionalText(),
+    description: 'password of the Sentinels themselves (a mounted Secret)',
+  }),
+  REDIS_CLUSTER: variable({
+    default: 'false',
+    expects: 'true or false',
+    schema: bool(),
+    description: 'REDIS_URL names one node of a Redis Cluster: the pool routes by slot',
+  }),
+  REDIS_READ_FROM_REPLICAS: variable({
+    default: 'false',
+    expects: 'true or false',
+    schema: bool(),
+    description: 'with Sentinel or Cluster, reads may go to replicas',
+  }),
+  REDIS_TLS_CA_FILE: variable({
+    default: undefined,
+    expects: 'a readable PEM file of the CA certificates that sign the Redis server certificate',
+    schema: optionalText(),
+    description: 'private CA for rediss:// connections',
+  }),
+  REDIS_TLS_CERT_FILE: variable({
+    default: undefined,
+    expects: 'a readable PEM file holding the client certificate (with REDIS_TLS_KEY_FILE)',
+    schema: optionalText(),
+    description: 'client certificate, when the server requires one (tls-auth-clients)',
+  }),
+  REDIS_TLS_KEY_FILE: variable({
+    default: undefined,
+    expects: 'a readable PEM file holding the private key of REDIS_TLS_CERT_FILE',
+    schema: optionalText(),
+    description: 'private key of the client certificate',
+  }),
+  REDIS_TLS_SERVER_NAME: variable({
+    default: undefined,
+    expects: 'a host name to check on the server certificate, such as redis.internal',
+    schema: optionalText().refine((s) => s === undefined || /^[\w.-]{1,253}$/.test(s)),
+    description: 'name checked on the server certificate (SNI); default: the host actually dialled',
+  }),
+  REDIS_TLS_INSECURE_SKIP_VERIFY: variable({
+    default: 'false',
+    expects: 'true or false',
+    schema: bool(),
+    description: 'skip certificate verification (logs a warning at start)',
   }),
   HOST: variable({
     default: '0.0.0.0',
@@ -312,8 +390,16 @@ function describe(name: EnvVar, raw: string | undefined): string {
   return `${name} expects ${v.expects}${got}`
 }
 
+interface UrlParts {
+  node: HostPort
+  username: string | undefined
+  password: string | undefined
+  db: number
+  tls: boolean
+}
+
 /** The parts of a redis URL, or a reason that never quotes the URL (it may hold a password). */
-function parseRedisUrl(raw: string): { options: RedisOptions; display: string } | string {
+function parseRedisUrl(raw: string): UrlParts | string {
   let url: URL
   try {
     url = new URL(raw)
@@ -335,17 +421,67 @@ function parseRedisUrl(raw: string): { options: RedisOptions; display: string } 
   } catch {
     return 'the user or password is not valid percent-encoding'
   }
-  const port = url.port ? Number(url.port) : 6379
-  const db = path === '' ? 0 : Number(path)
-  const options: RedisOptions = {
-    host,
-    port,
-    db,
-    ...(username ? { username } : {}),
-    ...(password ? { password } : {}),
-    ...(url.protocol === 'rediss:' ? { tls: { servername: host } } : {}),
+  return {
+    node: { host, port: url.port ? Number(url.port) : 6379 },
+    username,
+    password,
+    db: path === '' ? 0 : Number(path),
+    tls: url.protocol === 'rediss:',
   }
-  return { options, display: `${url.protocol}//${url.host}/${db}` }
+}
+
+/** Reads a secret file; mounted Secrets usually end with one newline, the secret itself never does. */
+function readSecret(
+  name: EnvVar,
+  path: string,
+  readFile: (path: string) => string,
+  problems: string[],
+): string | undefined {
+  try {
+    const secret = readFile(path).replace(/\r?\n$/, '')
+    if (secret === '') problems.push(`${name} expects a file holding the password; ${path} is empty`)
+    return secret === '' ? undefined : secret
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable'
+    problems.push(`${name} expects ${VARIABLES[name].expects}; cannot read ${path} (${code})`)
+    return undefined
+  }
+}
+
+type PemKind = 'certificates' | 'key'
+
+/** Reads a PEM file and checks it parses as what it should hold, so a bad file fails at start. */
+function readPem(
+  name: EnvVar,
+  path: string | undefined,
+  kind: PemKind,
+  readFile: (path: string) => string,
+  problems: string[],
+): string | undefined {
+  if (path === undefined) return undefined
+  let text: string
+  try {
+    text = readFile(path)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable'
+    problems.push(`${name} expects ${VARIABLES[name].expects}; cannot read ${path} (${code})`)
+    return undefined
+  }
+  try {
+    if (kind === 'key') createPrivateKey(text)
+    else {
+      const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []
+      if (blocks.length === 0) throw new Error('no certificate')
+      for (const block of blocks) new X509Certificate(block)
+    }
+  } catch {
+    // Never quote the content: a key file is a secret.
+    problems.push(
+      `${name} expects ${VARIABLES[name].expects}; ${path} holds no valid PEM ${kind === 'key' ? 'private key' : 'certificate'}`,
+    )
+    return undefined
+  }
+  return text
 }
 
 function deepFreeze<T>(value: T): T {
@@ -382,28 +518,38 @@ export function parseConfig(
     else problems.push(describe(name, raw))
   }
 
-  let redis: { options: RedisOptions; display: string } | undefined
+  let url: UrlParts | undefined
   if (values.REDIS_URL !== undefined) {
     const parsed = parseRedisUrl(values.REDIS_URL)
     if (typeof parsed === 'string')
       problems.push(`REDIS_URL expects ${VARIABLES.REDIS_URL.expects}; ${parsed}`)
-    else redis = parsed
+    else url = parsed
   }
-
-  if (values.REDIS_PASSWORD_FILE !== undefined) {
-    const path = values.REDIS_PASSWORD_FILE
-    try {
-      // Secrets mounted from files usually end with one newline; the password itself never does.
-      const password = readFile(path).replace(/\r?\n$/, '')
-      if (password === '')
-        problems.push(`REDIS_PASSWORD_FILE expects a file holding the password; ${path} is empty`)
-      else if (redis) redis.options = { ...redis.options, password }
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'unreadable'
-      problems.push(
-        `REDIS_PASSWORD_FILE expects ${VARIABLES.REDIS_PASSWORD_FILE.expects}; cannot read ${path} (${code})`,
-      )
-    }
+  const password =
+    values.REDIS_PASSWORD_FILE !== undefined
+      ? readSecret('REDIS_PASSWORD_FILE', values.REDIS_PASSWORD_FILE, readFile, problems)
+      : url?.password
+  const sentinelPassword =
+    values.REDIS_SENTINEL_PASSWORD_FILE !== undefined
+      ? readSecret('REDIS_SENTINEL_PASSWORD_FILE', values.REDIS_SENTINEL_PASSWORD_FILE, readFile, problems)
+      : undefined
+  const sentinels = values.REDIS_SENTINELS ?? []
+  if (values.REDIS_CLUSTER && sentinels.length > 0)
+    problems.push(
+      'REDIS_CLUSTER expects false when REDIS_SENTINELS is set (a Redis Cluster has no Sentinels)',
+    )
+  if (values.REDIS_CLUSTER && url && url.db !== 0)
+    problems.push('REDIS_URL expects database 0 with REDIS_CLUSTER=true (a Redis Cluster has only db 0)')
+  if ((values.REDIS_TLS_CERT_FILE === undefined) !== (values.REDIS_TLS_KEY_FILE === undefined))
+    problems.push(
+      'REDIS_TLS_CERT_FILE expects REDIS_TLS_KEY_FILE beside it (a client certificate needs its key)',
+    )
+  const tls: TlsSettings = {
+    ca: readPem('REDIS_TLS_CA_FILE', values.REDIS_TLS_CA_FILE, 'certificates', readFile, problems),
+    cert: readPem('REDIS_TLS_CERT_FILE', values.REDIS_TLS_CERT_FILE, 'certificates', readFile, problems),
+    key: readPem('REDIS_TLS_KEY_FILE', values.REDIS_TLS_KEY_FILE, 'key', readFile, problems),
+    serverName: values.REDIS_TLS_SERVER_NAME,
+    insecureSkipVerify: values.REDIS_TLS_INSECURE_SKIP_VERIFY,
   }
 
   const s = values
@@ -424,12 +570,27 @@ export function parseConfig(
     problems.push('STATUS_LATENCY_WARNING_MS expects a value no higher than STATUS_LATENCY_CRITICAL_MS')
   }
 
-  if (problems.length > 0 || !redis) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`)
+  if (problems.length > 0 || !url) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`)
+
+  const redis = createEndpoint({
+    topology: sentinels.length > 0 ? 'sentinel' : s.REDIS_CLUSTER ? 'cluster' : 'standalone',
+    node: url.node,
+    username: url.username,
+    password,
+    db: url.db,
+    tls: url.tls ? tls : undefined,
+    sentinel:
+      sentinels.length > 0
+        ? { nodes: sentinels, masterName: s.REDIS_SENTINEL_MASTER, password: sentinelPassword }
+        : undefined,
+    readFromReplicas: s.REDIS_READ_FROM_REPLICAS,
+  })
 
   const basic = s.METRICS_BASIC_AUTH
   const colon = basic?.indexOf(':') ?? -1
   const config: Config = {
     redis,
+    tls,
     host: s.HOST,
     port: s.PORT,
     logLevel: s.LOG_LEVEL,

@@ -46,6 +46,28 @@ describe('SIGTERM', () => {
   })
 })
 
+describe('TLS verification', () => {
+  it('logs a warning at start when REDIS_TLS_INSECURE_SKIP_VERIFY is on', async () => {
+    const service = await runService({
+      env: { REDIS_URL: redis.url, REDIS_TLS_INSECURE_SKIP_VERIFY: 'true', LOG_FORMAT: 'json' },
+    })
+    expect((await service.stop()).code).toBe(0)
+    const warning = service
+      .stdout()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { level: number; msg: string })
+      .find((entry) => entry.msg.startsWith('REDIS_TLS_INSECURE_SKIP_VERIFY is on'))
+    expect(warning?.level).toBe(40)
+  })
+
+  it('logs no such warning by default', async () => {
+    const service = await runService({ env: { REDIS_URL: redis.url, LOG_FORMAT: 'json' } })
+    expect((await service.stop()).code).toBe(0)
+    expect(service.stdout()).not.toContain('REDIS_TLS_INSECURE_SKIP_VERIFY')
+  })
+})
+
 describe('the Dockerfile CMD', () => {
   it('runs with plain node and its flags: the built entry point starts and serves /health/live', async () => {
     const { nodeFlags, entry, args } = imageCommand()
