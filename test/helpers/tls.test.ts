@@ -1,0 +1,100 @@
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  makeTlsMaterial,
+  startTlsRedis,
+  TLS_SERVER_NAME,
+  type TlsMaterial,
+  type TlsRedisServer,
+} from './tls.js'
+
+/** One ioredis connection over TLS; resolves with PING's answer or rejects with the TLS error. */
+async function pingOverTls(port: number, tls: Record<string, unknown>): Promise<string> {
+  let first: Error | undefined
+  const client = new Redis({
+    host: '127.0.0.1',
+    port,
+    tls,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  })
+  client.on('error', (err) => {
+    first ??= err
+  })
+  try {
+    await client.connect()
+    return await client.ping()
+  } catch (err) {
+    throw first ?? err
+  } finally {
+    client.disconnect()
+  }
+}
+
+describe('test helper: TLS material and redis-server --tls-port', () => {
+  let material: TlsMaterial
+  let mutual: TlsRedisServer
+  let serverOnly: TlsRedisServer
+  beforeAll(async () => {
+    material = await makeTlsMaterial()
+    ;[mutual, serverOnly] = await Promise.all([
+      startTlsRedis({ material, authClients: true }),
+      startTlsRedis({ material, authClients: false }),
+    ])
+  })
+  afterAll(async () => {
+    await Promise.all([mutual?.stop(), serverOnly?.stop()])
+    material?.remove()
+  })
+
+  it('makes PEM files: a CA, a server and a client certificate, and an unrelated CA', () => {
+    for (const file of [
+      material.caFile,
+      material.serverCertFile,
+      material.clientCertFile,
+      material.otherCaFile,
+    ])
+      expect(material.read(file)).toMatch(/^-----BEGIN CERTIFICATE-----\n/)
+    for (const file of [material.serverKeyFile, material.clientKeyFile])
+      expect(material.read(file)).toMatch(/^-----BEGIN PRIVATE KEY-----\n/)
+  })
+
+  it('keeps a plain port for set-up and gives a rediss:// URL for the TLS port', async () => {
+    expect((await mutual.cli('PING')).trim()).toBe('PONG')
+    expect(mutual.tlsUrl).toBe(`rediss://127.0.0.1:${mutual.tlsPort}`)
+    expect(mutual.pid).toBeGreaterThan(0)
+  })
+
+  it('with tls-auth-clients yes: the CA plus the client certificate connect, the CA alone is refused', async () => {
+    const ca = material.read(material.caFile)
+    const cert = material.read(material.clientCertFile)
+    const key = material.read(material.clientKeyFile)
+    expect(await pingOverTls(mutual.tlsPort, { ca, cert, key })).toBe('PONG')
+    await expect(pingOverTls(mutual.tlsPort, { ca })).rejects.toThrow(
+      /certificate required|socket disconnected|ECONNRESET/i,
+    )
+  })
+
+  it('with tls-auth-clients no: the CA alone connects; an unrelated CA fails verification', async () => {
+    const ca = material.read(material.caFile)
+    expect(await pingOverTls(serverOnly.tlsPort, { ca })).toBe('PONG')
+    await expect(
+      pingOverTls(serverOnly.tlsPort, { ca: material.read(material.otherCaFile) }),
+    ).rejects.toThrow(/self[- ]signed|unable to verify|certificate/i)
+  })
+
+  it(`the server certificate names 127.0.0.1, localhost and ${TLS_SERVER_NAME}, nothing else`, async () => {
+    const ca = material.read(material.caFile)
+    expect(await pingOverTls(serverOnly.tlsPort, { ca, servername: TLS_SERVER_NAME })).toBe('PONG')
+    const { checkServerIdentity } = await import('node:tls')
+    await expect(
+      pingOverTls(serverOnly.tlsPort, {
+        ca,
+        checkServerIdentity: (_host: string, cert: Parameters<typeof checkServerIdentity>[1]) =>
+          checkServerIdentity('other.test', cert),
+      }),
+    ).rejects.toThrow(/other\.test/)
+  })
+})
