@@ -45,3 +45,8 @@ export const UnsupportedCommandError = createError(
   400,
 )
 export const OperationError = createError('RPM_OPERATION', 'Redis operation failed: %s', 500)
+export const HistoryUnavailableError = createError(
+  'RPM_HISTORY_UNAVAILABLE',
+  'History file %s cannot be used: %s',
+  500,
+)

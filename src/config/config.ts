@@ -2,6 +2,8 @@ import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { ConfigError } from '../errors.js'
+import { parseDuration } from '../history/duration.js'
+import { SQLITE_NODE_VERSIONS, sqliteAvailable } from '../history/sqlite-runtime.js'
 import {
   createEndpoint,
   DEFAULT_SENTINEL_PORT,
@@ -48,6 +50,12 @@ export interface Config {
     readonly hitRateWarningPercent: number
     readonly hitRateCriticalPercent: number
     readonly historySize: number
+  }
+  readonly history: {
+    /** SQLite file of the status samples; memory only when undefined. */
+    readonly file: string | undefined
+    readonly retentionMs: number
+    readonly intervalMs: number
   }
   readonly autoMemoryPurge: { readonly enabled: boolean; readonly minIntervalMs: number }
   readonly pressure: { readonly maxEventLoopDelayMs: number; readonly maxHeapUsedPercent: number }
@@ -335,7 +343,35 @@ export const VARIABLES = {
     default: '100',
     expects: 'an integer from 1 to 100000',
     schema: int(1, 100_000),
-    description: 'samples kept for GET /status/history',
+    description: 'samples kept in memory for GET /status/history (all of it without HISTORY_FILE)',
+  }),
+  // --- durable history (src/history/) ---
+  STATUS_HISTORY_INTERVAL_MS: variable({
+    default: '5000',
+    expects: 'an integer number of milliseconds from 100 to 3600000',
+    schema: int(100, 3_600_000),
+    description: 'how often a status sample is taken for GET /status/history',
+  }),
+  HISTORY_FILE: variable({
+    default: undefined,
+    expects: 'a path to an SQLite file in a writable directory',
+    schema: optionalText(),
+    description: 'keep status samples in this SQLite file across restarts (needs Node.js 22.13+)',
+  }),
+  HISTORY_RETENTION: variable({
+    default: '7d',
+    expects: 'a duration such as 36h, 7d or 4w (from 1h to 3650d)',
+    // parseDuration gives undefined for a malformed value: NaN then fails the number check.
+    schema: z
+      .string()
+      .transform((s) => parseDuration(s) ?? Number.NaN)
+      .pipe(
+        z
+          .number()
+          .min(3_600_000)
+          .max(3650 * 86_400_000),
+      ),
+    description: 'samples older than this are deleted from HISTORY_FILE',
   }),
   AUTO_MEMORY_PURGE: variable({
     default: 'false',
@@ -379,6 +415,8 @@ export const flagName = (name: EnvVar) => name.toLowerCase().replaceAll('_', '-'
 export interface ParseConfigOptions {
   /** Reads REDIS_PASSWORD_FILE; tests may pass their own. @default fs.readFileSync(path, 'utf8') */
   readFile?: (path: string) => string
+  /** Whether node:sqlite loads here (HISTORY_FILE needs it); tests pass their own. */
+  sqliteAvailable?: () => boolean
 }
 
 function describe(name: EnvVar, raw: string | undefined): string {
@@ -570,6 +608,12 @@ export function parseConfig(
     problems.push('STATUS_LATENCY_WARNING_MS expects a value no higher than STATUS_LATENCY_CRITICAL_MS')
   }
 
+  if (s.HISTORY_FILE !== undefined && !(options.sqliteAvailable ?? sqliteAvailable)()) {
+    problems.push(
+      `HISTORY_FILE expects ${SQLITE_NODE_VERSIONS} for node:sqlite; this is Node.js ${process.versions.node} (unset HISTORY_FILE to keep history in memory)`,
+    )
+  }
+
   if (problems.length > 0 || !url) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`)
 
   const redis = createEndpoint({
@@ -620,6 +664,11 @@ export function parseConfig(
       hitRateWarningPercent: s.STATUS_HIT_RATE_WARNING_PERCENT,
       hitRateCriticalPercent: s.STATUS_HIT_RATE_CRITICAL_PERCENT,
       historySize: s.STATUS_HISTORY_SIZE,
+    },
+    history: {
+      file: s.HISTORY_FILE,
+      retentionMs: s.HISTORY_RETENTION,
+      intervalMs: s.STATUS_HISTORY_INTERVAL_MS,
     },
     autoMemoryPurge: { enabled: s.AUTO_MEMORY_PURGE, minIntervalMs: s.AUTO_MEMORY_PURGE_MIN_INTERVAL_MS },
     pressure: { maxEventLoopDelayMs: s.MAX_EVENT_LOOP_DELAY_MS, maxHeapUsedPercent: s.MAX_HEAP_USED_PERCENT },
