@@ -1,9 +1,25 @@
 // The library's public surface: a pool of ioredis connections with Prometheus metrics, probes and
 // a circuit breaker. The service (src/server.ts) is built on the same exports.
 
+export type {
+  Collector,
+  ReadContext,
+  RedisCommander,
+  Snapshot as ServerSnapshot,
+  View as ServerView,
+} from './collectors/collector.js'
+export { createKeyGroupCollector, type KeyGroupCollector } from './collectors/key-group-collector.js'
+export { type CollectResult, createScrape, type Scrape, type ScrapeOptions } from './collectors/scrape.js'
+export { SERVER_COLLECTORS } from './collectors/server-collectors.js'
 export { createServerStats, type ServerStats, type StatusReport } from './collectors/server-stats.js'
 export * from './errors.js'
-export { infoFieldMetrics, poolMetrics, serverMetrics, serviceMetrics } from './metrics/definitions.js'
+export {
+  infoFieldMetrics,
+  infoSections,
+  poolMetrics,
+  serverMetrics,
+  serviceMetrics,
+} from './metrics/definitions.js'
 export { BREAKER_DEFAULTS, BREAKER_STATE_CODE, type Breaker, createBreaker } from './monitor/breaker.js'
 export { classifyError, redact } from './monitor/classify.js'
 export { commandLabel, isBlocking } from './monitor/command-names.js'

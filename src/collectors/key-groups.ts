@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { RedisCommander } from './server-stats.js'
+import type { RedisCommander } from './collector.js'
 
 export const UNCLASSIFIED = 'unclassified'
 export const OVERFLOW = 'overflow'

@@ -1,0 +1,148 @@
+import type { Logger } from 'pino'
+import { Gauge, type Registry } from 'prom-client'
+import { ScrapeTimeoutError } from '../errors.js'
+import { serverMetrics, serviceMetrics } from '../metrics/definitions.js'
+import {
+  type Collector,
+  gauge,
+  isReplyError,
+  type OptionalCommand,
+  type ReadContext,
+  type RedisCommander,
+  type Snapshot,
+  type View,
+} from './collector.js'
+import { parseInfo } from './info-parser.js'
+
+export interface ScrapeOptions {
+  /** Where commands go: the service's PoolMonitor, or one /scrape target's connection. */
+  redis: RedisCommander
+  /** Receives redis_up, the scrape's own families and every collector's. */
+  registry: Registry
+  logger: Logger
+  /** Features to collect, in registration order (see collectors/README.md). */
+  collectors: readonly Collector[]
+  now?: () => number
+}
+
+export interface CollectResult {
+  ok: boolean
+  durationMs: number
+  error?: string
+}
+
+export interface Scrape {
+  /** INFO and every collector's read(), raced against `timeoutMs`; never rejects. */
+  collect(options: { timeoutMs: number }): Promise<CollectResult>
+  /** The latest snapshot while Redis is up, else undefined. */
+  view: View
+  /** Starts the collectors' background work. */
+  start(): void
+  close(): Promise<void>
+}
+
+/**
+ * One Redis's server-side families on one registry, collected under the scrape budget. INFO and
+ * the collectors' reads go out when the scrape arrives and are raced against the budget: values
+ * are never older than the scrape, and a frozen Redis costs the scrape its budget, not a hang
+ * (redis_up 0 and no stale values).
+ */
+export function createScrape(options: ScrapeOptions): Scrape {
+  const { redis, registry, logger, collectors } = options
+  const now = options.now ?? Date.now
+
+  let snapshot: Snapshot | undefined
+  let up = false
+  let lastFailure: string | undefined
+  let inFlight: Promise<Snapshot> | undefined
+  const unsupported = new Set<string>()
+
+  const registers = [registry]
+  const scrapeDuration = new Gauge({ ...serviceMetrics.scrapeDuration, registers })
+  const lastScrapeError = new Gauge({ ...serviceMetrics.lastScrapeError, registers })
+  const view: View = () => (up ? snapshot : undefined)
+  gauge(registry, serverMetrics.up, () => [{ value: up ? 1 : 0 }])
+  for (const collector of collectors) collector.register(registry, view)
+
+  async function optional<T>(command: OptionalCommand, read: () => Promise<T>): Promise<T | undefined> {
+    if (unsupported.has(command)) return undefined
+    try {
+      return await read()
+    } catch (err) {
+      // A reply error (renamed, disabled, ACL-denied) means the command will never work here: skip
+      // it from now on and say so once. Timeouts and lost connections are INFO's business.
+      if (isReplyError(err)) {
+        unsupported.add(command)
+        logger.warn({ err, command }, `${command} is not available on this Redis; its metrics are skipped`)
+        return undefined
+      }
+      throw err
+    }
+  }
+
+  async function readSnapshot(): Promise<Snapshot> {
+    const info = redis.call('INFO', 'ALL').then((text) => parseInfo(String(text)))
+    const ctx: ReadContext = { info, optional }
+    // One Promise.all over INFO and every read: all go out at once, and a failure of any is handled.
+    const [parsed, ...values] = await Promise.all([
+      info,
+      ...collectors.map((c) => (c.read ? c.read(redis, ctx) : undefined)),
+    ])
+    const readings = new Map<Collector, unknown>(collectors.map((c, i) => [c, values[i]]))
+    return {
+      info: parsed,
+      at: now(),
+      reading: <T>(collector: Collector<T>) => readings.get(collector as Collector) as T | undefined,
+    }
+  }
+
+  async function collect({ timeoutMs }: { timeoutMs: number }): Promise<CollectResult> {
+    const startedAt = now()
+    // Concurrent scrapes share one round of commands instead of piling more onto a slow Redis.
+    const work = inFlight ?? readSnapshot()
+    if (!inFlight) {
+      inFlight = work
+      work
+        .catch(() => {})
+        .finally(() => {
+          if (inFlight === work) inFlight = undefined
+        })
+    }
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ScrapeTimeoutError(timeoutMs)), Math.max(0, timeoutMs))
+      timer.unref()
+    })
+    try {
+      const taken = await Promise.race([work, deadline])
+      snapshot = taken
+      if (!up && lastFailure !== undefined) logger.info('Redis answers collections again')
+      up = true
+      lastFailure = undefined
+      lastScrapeError.set(0)
+      for (const collector of collectors) collector.observe?.(taken)
+      return { ok: true, durationMs: now() - startedAt }
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err)
+      if (up || lastFailure === undefined) logger.warn({ err }, 'collection from Redis failed')
+      up = false
+      lastFailure = message
+      lastScrapeError.set(1)
+      return { ok: false, durationMs: now() - startedAt, error: message }
+    } finally {
+      clearTimeout(timer)
+      scrapeDuration.set((now() - startedAt) / 1000)
+    }
+  }
+
+  return {
+    collect,
+    view,
+    start() {
+      for (const collector of collectors) collector.start?.()
+    },
+    async close() {
+      await Promise.all(collectors.map((c) => c.close?.()))
+    },
+  }
+}

@@ -1,0 +1,190 @@
+import type { View } from './collector.js'
+import { infoNumber, type ParsedInfo } from './info-parser.js'
+import type { KeyGroupResult } from './key-groups.js'
+import type { CollectResult } from './scrape.js'
+import {
+  hitRatePercent,
+  judge,
+  memoryUsagePercent,
+  type StatusLevel,
+  type StatusThresholds,
+} from './status.js'
+
+type BreakerState = 'closed' | 'half_open' | 'open'
+
+/** What the pool monitor knows that INFO does not, for /status and history. */
+export interface ClientContext {
+  latencyMs: number | undefined
+  breaker: BreakerState
+  poolUtilizationPercent: number | undefined
+}
+
+export interface HistorySample {
+  timestamp: string
+  available: boolean
+  used_memory_bytes: number | null
+  memory_usage_percent: number | null
+  hit_rate_percent: number | null
+  ops_per_sec: number | null
+  connected_clients: number | null
+  latency_ms: number | null
+  pool_utilization_percent: number | null
+  circuit_breaker_state: BreakerState | null
+}
+
+export interface StatusReport {
+  available: boolean
+  status: StatusLevel
+  reasons: string[]
+  memory_usage_percent: number | null
+  hit_rate_percent: number | null
+  total_keys: number
+  latency_ms: number | null
+  circuit_breaker_state: BreakerState
+  redis_version: string | null
+  uptime_seconds: number | null
+  connected_clients: number | null
+  used_memory_bytes: number | null
+  max_memory_bytes: number | null
+  ops_per_sec: number | null
+  key_groups: Array<{ db: string; group: string; count: number; memory_bytes: number }>
+  key_groups_sampled_fraction: number | null
+  sampled_at: string | null
+}
+
+export interface StatusHistoryOptions {
+  /** The scrape's latest snapshot while Redis is up. */
+  view: View
+  /** A collection, for each history sample. */
+  collect(options: { timeoutMs: number }): Promise<CollectResult>
+  keyGroups: () => KeyGroupResult[]
+  thresholds: StatusThresholds
+  historySize: number
+  historyIntervalMs: number
+  backgroundTimeoutMs: number
+  context?: () => ClientContext
+  now: () => number
+}
+
+export interface StatusHistory {
+  status(input: { latencyMs: number | undefined; breaker: BreakerState }): StatusReport
+  history(): HistorySample[]
+  start(): void
+  close(): void
+}
+
+const lifetimeTotals = (info: ParsedInfo) => ({
+  hits: infoNumber(info, 'keyspace_hits') ?? 0,
+  misses: infoNumber(info, 'keyspace_misses') ?? 0,
+})
+
+/**
+ * /status (the latest snapshot judged against the thresholds) and /status/history (a ring of
+ * samples, one background collection every `historyIntervalMs`).
+ */
+export function createStatusHistory(options: StatusHistoryOptions): StatusHistory {
+  const { view, thresholds, now } = options
+  const history: Array<HistorySample & { hits: number; misses: number }> = []
+  let timer: NodeJS.Timeout | undefined
+  let closed = false
+
+  /** Hit rate over the history window when it saw enough lookups, else over the server's lifetime. */
+  function hitRate(info: ParsedInfo): number | null {
+    const current = lifetimeTotals(info)
+    const oldest = history.find((h) => h.available)
+    if (oldest) {
+      const windowed = hitRatePercent(
+        current.hits - oldest.hits,
+        current.misses - oldest.misses,
+        thresholds.hitRateMinLookups,
+      )
+      if (windowed !== null) return windowed
+    }
+    return hitRatePercent(current.hits, current.misses, thresholds.hitRateMinLookups)
+  }
+
+  function status(input: { latencyMs: number | undefined; breaker: BreakerState }): StatusReport {
+    const snapshot = view()
+    const info = snapshot?.info
+    const memoryPercent = info ? memoryUsagePercent(info) : null
+    const rate = info ? hitRate(info) : null
+    const verdict = judge(
+      {
+        available: info !== undefined,
+        memoryPercent,
+        hitRate: rate,
+        latencyMs: input.latencyMs,
+        breaker: input.breaker,
+      },
+      thresholds,
+    )
+    const groups = options.keyGroups()
+    const field = (name: string) => (info ? (infoNumber(info, name) ?? null) : null)
+    return {
+      available: info !== undefined,
+      status: verdict.status,
+      reasons: verdict.reasons,
+      memory_usage_percent: memoryPercent,
+      hit_rate_percent: rate,
+      total_keys: info ? Object.values(info.keyspace).reduce((n, e) => n + e.keys, 0) : 0,
+      latency_ms: input.latencyMs ?? null,
+      circuit_breaker_state: input.breaker,
+      redis_version: info?.fields['redis_version'] ?? null,
+      uptime_seconds: field('uptime_in_seconds'),
+      connected_clients: field('connected_clients'),
+      used_memory_bytes: field('used_memory'),
+      max_memory_bytes: field('maxmemory'),
+      ops_per_sec: field('instantaneous_ops_per_sec'),
+      key_groups: groups.flatMap((r) =>
+        r.groups.map((g) => ({ db: r.db, group: g.group, count: g.count, memory_bytes: g.memoryBytes })),
+      ),
+      // The roughest estimate among the databases: 1 only when every count is exact.
+      key_groups_sampled_fraction:
+        groups.length > 0 ? Math.min(...groups.map((r) => r.sampledFraction)) : null,
+      sampled_at: snapshot ? new Date(snapshot.at).toISOString() : null,
+    }
+  }
+
+  async function sample() {
+    const result = await options.collect({ timeoutMs: options.backgroundTimeoutMs })
+    const ctx = options.context?.()
+    const info = result.ok ? view()?.info : undefined
+    const totals = info ? lifetimeTotals(info) : { hits: 0, misses: 0 }
+    const field = (name: string) => (info ? (infoNumber(info, name) ?? null) : null)
+    history.push({
+      timestamp: new Date(now()).toISOString(),
+      available: info !== undefined,
+      used_memory_bytes: field('used_memory'),
+      memory_usage_percent: info ? memoryUsagePercent(info) : null,
+      hit_rate_percent: info ? hitRate(info) : null,
+      ops_per_sec: field('instantaneous_ops_per_sec'),
+      connected_clients: field('connected_clients'),
+      latency_ms: ctx?.latencyMs ?? null,
+      pool_utilization_percent: ctx?.poolUtilizationPercent ?? null,
+      circuit_breaker_state: ctx?.breaker ?? null,
+      ...totals,
+    })
+    while (history.length > options.historySize) history.shift()
+  }
+
+  const schedule = () => {
+    if (closed) return
+    timer = setTimeout(() => {
+      sample().finally(schedule)
+    }, options.historyIntervalMs)
+    timer.unref()
+  }
+
+  return {
+    status,
+    history: () => history.map(({ hits: _h, misses: _m, ...sample }) => sample),
+    start() {
+      if (timer || closed) return
+      sample().finally(schedule)
+    },
+    close() {
+      closed = true
+      clearTimeout(timer)
+    },
+  }
+}
