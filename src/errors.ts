@@ -50,3 +50,15 @@ export const HistoryUnavailableError = createError(
   'History file %s cannot be used: %s',
   500,
 )
+export const CacheValueError = createError(
+  'RPM_CACHE_VALUE',
+  'Cannot cache the value for %s: %s',
+  400,
+  TypeError,
+)
+export const CacheDecodeError = createError(
+  'RPM_CACHE_DECODE',
+  'The value stored at %s is not JSON written by the cache; delete the key or fix the writer',
+  502,
+)
+export const CacheClosedError = createError('RPM_CACHE_CLOSED', 'The cache of pool %s is closed', 503)

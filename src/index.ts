@@ -1,6 +1,13 @@
 // The library's public surface: a pool of ioredis connections with Prometheus metrics, probes and
-// a circuit breaker. The service (src/server.ts) is built on the same exports.
+// a circuit breaker, and a cache layer on it. The service (src/server.ts) is built on the same exports.
 
+export {
+  type Cache,
+  type CacheKey,
+  type CacheNamespaceOptions,
+  type CacheOptions,
+  createCache,
+} from './cache/cache.js'
 export type {
   Collector,
   ReadContext,
@@ -13,6 +20,7 @@ export { type CollectResult, createScrape, type Scrape, type ScrapeOptions } fro
 export { SERVER_COLLECTORS } from './collectors/server-collectors.js'
 export { createServerStats, type ServerStats, type StatusReport } from './collectors/server-stats.js'
 export * from './errors.js'
+export { cacheMetrics } from './metrics/cache.js'
 export {
   infoFieldMetrics,
   infoSections,

@@ -471,6 +471,17 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
     stats,
     breakerState: (): BreakerState => breaker.state(),
 
+    openConnection(role, overrides = {}) {
+      if (closed) throw new PoolClosedError(name)
+      const { commandTimeout, ...rest } = overrides
+      return createConnection({
+        redis: { ...options.redis, ...rest },
+        pool: name,
+        index: role,
+        commandTimeoutMs: commandTimeout ?? commandTimeoutMs,
+      })
+    },
+
     async close() {
       if (closed) return
       closed = true

@@ -111,5 +111,12 @@ export interface PoolMonitor {
   health(): PoolMonitorHealth
   stats(): PoolStats
   breakerState(): BreakerState
+  /**
+   * A new connection to the same Redis with the pool's options, outside the pool (for connection
+   * state the pool cannot share: CLIENT TRACKING, SUBSCRIBE). Named `rpm:<pool>:<role>` in CLIENT
+   * LIST, no offline queue, the pool's command timeout unless `overrides` sets one. The caller owns
+   * it: attach an `error` listener and close it.
+   */
+  openConnection(role: string, overrides?: Partial<RedisOptions>): Redis
   close(): Promise<void>
 }
