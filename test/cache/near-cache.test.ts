@@ -68,7 +68,7 @@ async function warm(namespace: string, key: string): Promise<unknown> {
 
 describe('the near cache (CLIENT TRACKING, two-connection mode) against a real redis-server', () => {
   it('sets up tracking redirected to a subscribed connection of its own, over RESP2', async () => {
-    const list = await other.client('LIST')
+    const list = String(await other.client('LIST'))
     const named = (name: string) => list.split('\n').find((l) => l.includes(`name=${name} `))
     const sub = named('rpm:near:cache-near-invalidations')
     const data = named('rpm:near:cache-near-data')
@@ -125,7 +125,7 @@ describe('the near cache (CLIENT TRACKING, two-connection mode) against a real r
   it('CLIENT KILL of the invalidation connection: the copy empties at once, then tracking recovers', async () => {
     await cache.set('file:meta', 'survivor', 'before')
     expect(await warm('file:meta', 'survivor')).toBe('before')
-    const list = await other.client('LIST')
+    const list = String(await other.client('LIST'))
     const subId = /\bid=(\d+) [^\n]*name=rpm:near:cache-near-invalidations /.exec(list)?.[1]
     expect(subId).toBeDefined()
     const flushes = lines.filter((l) => l.includes('near cache flushed')).length
@@ -147,7 +147,7 @@ describe('the near cache (CLIENT TRACKING, two-connection mode) against a real r
       { what: 'near cache answering again' },
     )
     const newSubId = /\bid=(\d+) [^\n]*name=rpm:near:cache-near-invalidations /.exec(
-      await other.client('LIST'),
+      String(await other.client('LIST')),
     )?.[1]
     expect(newSubId).not.toBe(subId)
     const invalidated = await invalidations()
