@@ -12,6 +12,7 @@ const TOOLS = {
   amtool: 'prometheus-alertmanager',
   tmux: 'tmux',
   'systemd-analyze': 'systemd',
+  shellcheck: 'shellcheck',
   chromium: 'chromium',
 }
 const BENCH_TOOLS = { 'prometheus-redis-exporter': 'prometheus-redis-exporter' }

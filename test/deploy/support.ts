@@ -16,6 +16,7 @@ import { parseAllDocuments } from 'yaml'
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const KUBERNETES_DIR = join(ROOT, 'deploy', 'kubernetes')
 export const SYSTEMD_DIR = join(ROOT, 'deploy', 'systemd')
+export const REDIS_DEPLOY_DIR = join(ROOT, 'deploy', 'redis')
 
 // biome-ignore lint/suspicious/noExplicitAny: manifests are untyped YAML until validated
 export type Manifest = Record<string, any>
