@@ -113,6 +113,13 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     childLoggerFactory: (logger) => logger,
     return503OnClosing: true,
   })
-  await fastify.register(app, appOptions)
+  try {
+    await fastify.register(app, appOptions)
+  } catch (err) {
+    // Plugins registered before the failing one hold Redis connections and timers: release them,
+    // or the process would neither serve nor exit.
+    await fastify.close().catch(() => {})
+    throw err
+  }
   return fastify as unknown as FastifyInstance
 }

@@ -33,10 +33,11 @@ const commands: Record<string, Command> = {
       try {
         await startServer({ config })
       } catch (err) {
-        const { code, message } = err as NodeJS.ErrnoException
+        const { code, message, port } = err as NodeJS.ErrnoException & { port?: number }
+        const health = port !== undefined && port === config.connections.healthPort
         throw new UsageError(
           code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL'
-            ? `cannot listen on ${config.host}:${config.port} (${code}); set HOST/PORT or --host/--port`
+            ? `cannot listen on ${config.host}:${port ?? config.port} (${code}); set ${health ? 'HOST/HEALTH_PORT or --host/--health-port' : 'HOST/PORT or --host/--port'}`
             : `failed to start: ${message}`,
           1,
         )
@@ -140,13 +141,19 @@ async function main(argv: string[]): Promise<void> {
   await command.run?.({ values: parsed.values, positionals: parsed.positionals })
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof UsageError) {
-    process.stderr.write(`${PROGRAM}: ${err.message}\n`)
-    process.exitCode = err.exitCode
-    return
-  }
-  // Anything else is a bug; still one line, no stack (it could hold a URL with a password).
-  process.stderr.write(`${PROGRAM}: unexpected error: ${(err as Error)?.message ?? String(err)}\n`)
-  process.exitCode = 1
-})
+main(process.argv.slice(2))
+  .catch((err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${PROGRAM}: ${err.message}\n`)
+      process.exitCode = err.exitCode
+      return
+    }
+    // Anything else is a bug; still one line, no stack (it could hold a URL with a password).
+    process.stderr.write(`${PROGRAM}: unexpected error: ${(err as Error)?.message ?? String(err)}\n`)
+    process.exitCode = 1
+  })
+  .finally(() => {
+    // A failed start has closed what it opened; a handle a dependency still keeps (a reconnect timer)
+    // must not keep a process that will never serve alive. Writes to pipes and files are synchronous.
+    if (process.exitCode !== undefined && process.exitCode !== 0) process.exit()
+  })

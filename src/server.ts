@@ -3,6 +3,9 @@ import type { FastifyInstance } from 'fastify'
 import pino, { type Logger } from 'pino'
 import { buildApp } from './app.js'
 import type { Config } from './config/config.js'
+import { installFdGuard } from './process/fd-guard.js'
+import { defaultMaxConnections, FD_HEADROOM, isFdExhaustion, openFilesSoftLimit } from './process/fd-limit.js'
+import { type HealthListener, listenForHealth } from './process/health-listener.js'
 
 /** Log fields that may hold a secret, whatever logs them. */
 export const REDACT_PATHS = [
@@ -55,7 +58,45 @@ export async function startServer(options: StartServerOptions): Promise<FastifyI
     logger.warn(
       'REDIS_TLS_INSECURE_SKIP_VERIFY is on: TLS connections to Redis accept any certificate, so anyone on the path can read and change the traffic',
     )
-  const app = await buildApp({ config, logger })
+  let fdExhaustions = 0
+  let fdExhausted = false
+  const fdGuard = installFdGuard({
+    onExhausted: (err, where) => {
+      fdExhaustions++
+      if (fdExhaustions === 1 || !fdExhausted) logger.error({ err, where }, 'out of file descriptors')
+      fdExhausted = true
+    },
+    onRecovered: () => {
+      fdExhausted = false
+      logger.info('file descriptors available again')
+    },
+  })
+  let app: FastifyInstance
+  try {
+    app = await buildApp({ config, logger })
+  } catch (err) {
+    fdGuard.uninstall()
+    throw err
+  }
+
+  // Each HTTP connection holds a descriptor: cap them below the open-files limit so a flood of
+  // sockets is refused at accept instead of starving Redis connections and /proc reads.
+  const softLimit = openFilesSoftLimit()
+  const maxConnections = config.connections.max ?? defaultMaxConnections(softLimit)
+  if (maxConnections > softLimit - FD_HEADROOM) {
+    logger.warn(
+      { maxConnections, openFilesLimit: softLimit },
+      `MAX_CONNECTIONS leaves fewer than ${FD_HEADROOM} descriptors for Redis and files; raise ulimit -n or lower it`,
+    )
+  }
+  app.server.maxConnections = maxConnections
+  // After listen() Node has no error listener on the server: an accept failing with EMFILE would be
+  // an uncaught exception. libuv closes the pending sockets itself; count it and carry on.
+  app.server.on('error', (err) => {
+    if (isFdExhaustion(err)) fdGuard.exhausted(err as NodeJS.ErrnoException, 'accept')
+    else logger.error({ err }, 'HTTP server error')
+  })
+  let health: HealthListener | undefined
 
   const grace = closeWithGrace(
     {
@@ -68,7 +109,9 @@ export async function startServer(options: StartServerOptions): Promise<FastifyI
       if (err) logger.error({ err }, 'unexpected error, shutting down')
       else logger.info({ signal }, 'shutting down: finishing in-flight requests and closing the pool')
       await options.beforeClose?.()
+      await health?.close()
       await app.close()
+      fdGuard.uninstall()
       await options.afterClose?.()
       logger.info('stopped')
     },
@@ -76,13 +119,24 @@ export async function startServer(options: StartServerOptions): Promise<FastifyI
 
   try {
     await app.listen({ host: config.host, port: config.port })
+    if (config.connections.healthPort !== undefined) {
+      health = await listenForHealth(app, { host: config.host, port: config.connections.healthPort })
+    }
   } catch (err) {
     grace.uninstall()
+    await health?.close()
     await app.close()
+    fdGuard.uninstall()
     throw err
   }
   logger.info(
-    { redis: config.redis.display, pool: config.pool.name, poolSize: config.pool.size },
+    {
+      redis: config.redis.display,
+      pool: config.pool.name,
+      poolSize: config.pool.size,
+      maxConnections,
+      healthPort: config.connections.healthPort,
+    },
     'redis-pool-monitor ready',
   )
   return app

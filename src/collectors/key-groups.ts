@@ -1,5 +1,8 @@
 import type { Logger } from 'pino'
+import { globToRegExp } from './glob.js'
 import type { RedisCommander } from './collector.js'
+
+export { globToRegExp }
 
 export const UNCLASSIFIED = 'unclassified'
 export const OVERFLOW = 'overflow'
@@ -49,27 +52,6 @@ type Classifier = (key: string) => string
 const MEMORY_BATCHES_IN_FLIGHT = 2
 /** Parallel SCAN walks when sampling; a power of two (see pass()). */
 const SAMPLE_WALKS = 4
-
-/** Turns a Redis-style glob into an anchored RegExp. */
-export function globToRegExp(glob: string): RegExp {
-  let out = ''
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!
-    if (c === '*') out += '.*'
-    else if (c === '?') out += '.'
-    else if (c === '\\' && i + 1 < glob.length) out += `\\${glob[++i]}`
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 1)
-      if (end === -1) out += '\\['
-      else {
-        const body = glob.slice(i + 1, end)
-        out += `[${body.startsWith('^') ? `^${body.slice(1)}` : body.replace(/\\/g, '\\\\')}]`
-        i = end
-      }
-    } else out += c.replace(/[.+^${}()|\\/]/g, '\\$&')
-  }
-  return new RegExp(`^${out}$`, 's')
-}
 
 /** Pure: the group a key belongs to (its pattern, its auto prefix, or `unclassified`). */
 export function createClassifier(patterns: readonly string[], auto: boolean, separator: string): Classifier {

@@ -1,6 +1,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
+import { globProblem } from '../collectors/glob.js'
 import { ConfigError } from '../errors.js'
 import { parseDuration } from '../history/duration.js'
 import { SQLITE_NODE_VERSIONS, sqliteAvailable } from '../history/sqlite-runtime.js'
@@ -61,6 +62,12 @@ export interface Config {
   readonly pressure: { readonly maxEventLoopDelayMs: number; readonly maxHeapUsedPercent: number }
   /** Run the synthetic workload through the pool (BENCH_POOL_LOAD). */
   readonly workload: boolean
+  readonly connections: {
+    /** HTTP connections served at once; undefined: derived from the open-files limit at start. */
+    readonly max: number | undefined
+    /** A second listener serving only /health/*; undefined: none. */
+    readonly healthPort: number | undefined
+  }
 }
 
 /** A parser for one variable: the raw string (or undefined) in, a value out or a zod issue. */
@@ -282,7 +289,14 @@ export const VARIABLES = {
           .map((p) => p.trim())
           .filter(Boolean),
       )
-      .refine((patterns) => patterns.every((p) => !/\s/.test(p))),
+      .refine((patterns) => patterns.every((p) => !/\s/.test(p)))
+      .superRefine((patterns, ctx) => {
+        // A malformed glob caught here is one line at start, not a key-group scanner failing later.
+        for (const pattern of patterns) {
+          const problem = globProblem(pattern)
+          if (problem) ctx.addIssue({ code: 'custom', message: problem, params: { detail: true } })
+        }
+      }),
     description: 'glob patterns for key distribution (`redis_key_group_*`)',
   }),
   KEY_GROUPS_AUTO: variable({
@@ -403,6 +417,19 @@ export const VARIABLES = {
     schema: bool(),
     description: 'run a synthetic workload through the pool (benchmarks and the demo; never in production)',
   }),
+  MAX_CONNECTIONS: variable({
+    default: undefined,
+    expects: 'an integer from 1 to 1000000 (unset: half the open-files soft limit, at most 4096)',
+    schema: int(1, 1_000_000),
+    description:
+      'HTTP connections served at once; beyond it new sockets are closed (default: half the open-files soft limit, at most 4096)',
+  }),
+  HEALTH_PORT: variable({
+    default: undefined,
+    expects: 'an integer port from 1 to 65535, other than PORT',
+    schema: int(1, 65_535),
+    description: 'a second listener serving only /health/*, for probes a flood on PORT cannot starve',
+  }),
 } as const
 
 export type EnvVar = keyof typeof VARIABLES
@@ -419,13 +446,17 @@ export interface ParseConfigOptions {
   sqliteAvailable?: () => boolean
 }
 
-function describe(name: EnvVar, raw: string | undefined): string {
+function describe(name: EnvVar, raw: string | undefined, error?: z.ZodError): string {
   const v: Variable<unknown> = VARIABLES[name]
   const got =
     v.secret || raw === undefined
       ? ''
       : ` (got ${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw)})`
-  return `${name} expects ${v.expects}${got}`
+  // Only issues a schema marks as a detail (written for the user, never quoting a secret) are added.
+  const details = (error?.issues ?? [])
+    .filter((issue) => issue.code === 'custom' && (issue as { params?: { detail?: boolean } }).params?.detail)
+    .map((issue) => issue.message)
+  return `${name} expects ${v.expects}${got}${details.length > 0 ? `: ${details.join('; ')}` : ''}`
 }
 
 interface UrlParts {
@@ -553,7 +584,7 @@ export function parseConfig(
     }
     const result = v.schema.safeParse(raw)
     if (result.success) (values as Record<string, unknown>)[name] = result.data
-    else problems.push(describe(name, raw))
+    else problems.push(describe(name, raw, result.error))
   }
 
   let url: UrlParts | undefined
@@ -613,6 +644,8 @@ export function parseConfig(
       `HISTORY_FILE expects ${SQLITE_NODE_VERSIONS} for node:sqlite; this is Node.js ${process.versions.node} (unset HISTORY_FILE to keep history in memory)`,
     )
   }
+  if (s.HEALTH_PORT !== undefined && s.HEALTH_PORT === s.PORT)
+    problems.push(`HEALTH_PORT expects ${VARIABLES.HEALTH_PORT.expects} (both are ${s.PORT})`)
 
   if (problems.length > 0 || !url) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`)
 
@@ -673,6 +706,7 @@ export function parseConfig(
     autoMemoryPurge: { enabled: s.AUTO_MEMORY_PURGE, minIntervalMs: s.AUTO_MEMORY_PURGE_MIN_INTERVAL_MS },
     pressure: { maxEventLoopDelayMs: s.MAX_EVENT_LOOP_DELAY_MS, maxHeapUsedPercent: s.MAX_HEAP_USED_PERCENT },
     workload: s.BENCH_POOL_LOAD,
+    connections: { max: s.MAX_CONNECTIONS, healthPort: s.HEALTH_PORT },
   }
   return deepFreeze(config)
 }

@@ -114,11 +114,26 @@ export default async function metricsRoutes(fastify: FastifyInstance, { config }
       })
     }
     const budget = scrapeBudgetSeconds(request.headers[SCRAPE_TIMEOUT_HEADER], config.scrapeTimeoutSeconds)
-    await fastify.serverStats.collect({ timeoutMs: collectBudgetMs(budget) })
-    const registry = fastify.metricsRegistry
-    if (format === 'openmetrics') {
-      return reply.type(Registry.OPENMETRICS_CONTENT_TYPE).send(await renderOpenMetrics(registry))
-    }
-    return reply.type(Registry.PROMETHEUS_CONTENT_TYPE).send(await registry.metrics())
+    const body = await scrape(format, collectBudgetMs(budget))
+    return reply
+      .type(format === 'openmetrics' ? Registry.OPENMETRICS_CONTENT_TYPE : Registry.PROMETHEUS_CONTENT_TYPE)
+      .send(body)
   })
+
+  // Scrapes arriving while one is collecting and rendering share its result: a flood of /metrics
+  // requests then costs one rendering, not one each, and the event loop stays free for the probes.
+  const inFlight = new Map<string, Promise<string>>()
+  function scrape(format: 'text' | 'openmetrics', timeoutMs: number): Promise<string> {
+    const key = `${format}:${timeoutMs}`
+    let work = inFlight.get(key)
+    if (work === undefined) {
+      work = (async () => {
+        await fastify.serverStats.collect({ timeoutMs })
+        const registry = fastify.metricsRegistry
+        return format === 'openmetrics' ? renderOpenMetrics(registry) : registry.metrics()
+      })().finally(() => inFlight.delete(key))
+      inFlight.set(key, work)
+    }
+    return work
+  }
 }

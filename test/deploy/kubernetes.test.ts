@@ -248,21 +248,25 @@ describe('deploy/kubernetes/kustomization.yaml', () => {
 })
 
 describe('Deployment: probes and ports', () => {
-  it('listens on the container port named metrics, the same number as its PORT variable', () => {
+  it('listens on the container ports named metrics and health, the same numbers as PORT and HEALTH_PORT', () => {
     const ports = container().ports
-    expect(ports).toEqual([{ name: 'metrics', containerPort: 9122, protocol: 'TCP' }])
+    expect(ports).toEqual([
+      { name: 'metrics', containerPort: 9122, protocol: 'TCP' },
+      { name: 'health', containerPort: 9123, protocol: 'TCP' },
+    ])
     expect(Number(effectiveEnv()['PORT'])).toBe(ports[0].containerPort)
     expect(VARIABLES.PORT.default).toBe(String(ports[0].containerPort))
+    expect(Number(effectiveEnv()['HEALTH_PORT'])).toBe(ports[1].containerPort)
   })
 
-  it('startup and liveness probes GET /health/live, readiness GETs /health/ready, on that port', () => {
+  it('startup and liveness probes GET /health/live, readiness GETs /health/ready, on the health port', () => {
     const { startupProbe, livenessProbe, readinessProbe } = container()
     expect(startupProbe.httpGet.path).toBe('/health/live')
     expect(livenessProbe.httpGet.path).toBe('/health/live')
     expect(readinessProbe.httpGet.path).toBe('/health/ready')
     for (const probe of [startupProbe, livenessProbe, readinessProbe]) {
       expect(probe.httpGet.scheme ?? 'HTTP').toBe('HTTP')
-      expect(containerPortOf(probe.httpGet.port)).toBe(Number(effectiveEnv()['PORT']))
+      expect(containerPortOf(probe.httpGet.port)).toBe(Number(effectiveEnv()['HEALTH_PORT']))
     }
   })
 

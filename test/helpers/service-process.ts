@@ -44,6 +44,8 @@ export interface RunOptions {
   args?: string[]
   /** Node flags before the entry point, e.g. the image's (see image-command.ts). */
   nodeFlags?: string[]
+  /** Soft limit on open files (`ulimit -n`) for the service, set by a shell in between. */
+  openFilesLimit?: number
   /** Wait until /health/live answers. @default true */
   waitForListening?: boolean
   timeoutMs?: number
@@ -52,9 +54,16 @@ export interface RunOptions {
 /** The minimal environment every run starts from: never the test runner's whole environment. */
 const baseEnv = () => ({ PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp' })
 
-/** Spawns the entry point with `node`, collecting its output as it comes. */
-function spawnEntry(argv: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, argv, { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+/**
+ * Spawns the entry point with `node`, collecting its output as it comes. With `openFilesLimit`,
+ * through a shell that lowers `ulimit -n` first and then execs node (same pid, same signals).
+ */
+function spawnEntry(argv: string[], env: NodeJS.ProcessEnv, openFilesLimit?: number) {
+  const [command, args] =
+    openFilesLimit === undefined
+      ? [process.execPath, argv]
+      : ['/bin/sh', ['-c', `ulimit -n ${openFilesLimit} && exec "$0" "$@"`, process.execPath, ...argv]]
+  const child = spawn(command, args, { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   const output = { stdout: '', stderr: '' }
   child.stdout?.on('data', (d: Buffer) => {
     output.stdout += d.toString('utf8')
@@ -82,6 +91,7 @@ export async function runService(options: RunOptions = {}): Promise<ServiceProce
   const { child, output, exited } = spawnEntry(
     [...(options.nodeFlags ?? []), ENTRY, ...(options.args ?? ['serve'])],
     env,
+    options.openFilesLimit,
   )
   let served = ''
   const baseUrl = `http://127.0.0.1:${port}`

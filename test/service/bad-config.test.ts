@@ -34,6 +34,11 @@ const cases: Array<{ what: string; env?: Record<string, string>; args?: string[]
   { what: 'malformed basic auth', env: { METRICS_BASIC_AUTH: SECRET }, names: 'METRICS_BASIC_AUTH' },
   { what: 'bad boolean', env: { AUTO_MEMORY_PURGE: 'sometimes' }, names: 'AUTO_MEMORY_PURGE' },
   { what: 'bad flag value', args: ['serve', '--port', 'ninety'], names: 'PORT' },
+  { what: 'glob range running backwards', env: { KEY_GROUPS: 'a[z-a]*' }, names: 'KEY_GROUPS' },
+  { what: 'glob class never closed', env: { KEY_GROUPS: '[^\\]*' }, names: 'KEY_GROUPS' },
+  { what: 'one bad glob among good ones', env: { KEY_GROUPS: 'ok:*,[9-0]' }, names: 'KEY_GROUPS' },
+  { what: 'health port equal to the port', env: { PORT: '9500', HEALTH_PORT: '9500' }, names: 'HEALTH_PORT' },
+  { what: 'non-numeric MAX_CONNECTIONS', env: { MAX_CONNECTIONS: 'lots' }, names: 'MAX_CONNECTIONS' },
   { what: 'unknown command (mode)', args: ['explode'], names: 'explode' },
   {
     what: 'unknown flag with a secret in its value',
@@ -55,5 +60,12 @@ describe('bad configuration', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /)
     expect(result.stderr + result.stdout).not.toContain(SECRET)
     expect(result.stdout).toBe('')
+  })
+
+  it('names the glob and what is wrong with it', async () => {
+    const result = await runToExit(['serve'], { KEY_GROUPS: 'ok:*,[9-0]' })
+    expect(result.stderr.trim()).toBe(
+      'redis-pool-monitor: invalid configuration: KEY_GROUPS expects comma-separated glob patterns such as market:*,candles:* (got "ok:*,[9-0]"): the range 9-0 in "[9-0]" runs backwards (write 0-9)',
+    )
   })
 })

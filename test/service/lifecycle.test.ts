@@ -96,3 +96,42 @@ describe('the Dockerfile CMD', () => {
     )
   })
 })
+
+describe('a start-up failure', () => {
+  it('closes the Redis connections the app already opened', async () => {
+    const { buildApp } = await import('../../src/app.js')
+    const { parseConfig } = await import('../../src/config/config.js')
+    const { Gauge, Registry } = await import('prom-client')
+    // A family the server-stats plugin registers is already taken: that plugin fails after the
+    // pool plugin has opened its connections.
+    const registry = new Registry()
+    new Gauge({ name: 'redis_up', help: 'taken', registers: [registry] })
+    const named = async () =>
+      (await redis.cli('CLIENT', 'LIST')).split('\n').filter((l) => l.includes('name=rpm:startfail:')).length
+    await expect(
+      buildApp({ config: parseConfig({ REDIS_URL: redis.url, POOL_NAME: 'startfail' }), registry }),
+    ).rejects.toThrow(/redis_up/)
+    await new Promise((r) => setTimeout(r, 200))
+    expect(await named()).toBe(0)
+  })
+
+  it('exits 1 with one line naming HEALTH_PORT when that port is taken', async () => {
+    const { createServer } = await import('node:net')
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    const port = (taken.address() as { port: number }).port
+    try {
+      const service = await runService({
+        env: { REDIS_URL: redis.url, HEALTH_PORT: String(port) },
+        waitForListening: false,
+      })
+      const { code } = await service.exited
+      expect(code).toBe(1)
+      expect(service.stderr().trim()).toBe(
+        `redis-pool-monitor: cannot listen on 127.0.0.1:${port} (EADDRINUSE); set HOST/HEALTH_PORT or --host/--health-port`,
+      )
+    } finally {
+      taken.close()
+    }
+  })
+})
