@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
-import { globToRegExp } from './glob.js'
 import type { RedisCommander } from './collector.js'
+import { globToRegExp } from './glob.js'
 
 export { globToRegExp }
 
