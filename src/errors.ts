@@ -62,3 +62,13 @@ export const CacheDecodeError = createError(
   502,
 )
 export const CacheClosedError = createError('RPM_CACHE_CLOSED', 'The cache of pool %s is closed', 503)
+export const CrossSlotError = createError(
+  'RPM_CROSS_SLOT',
+  'Keys of one cluster operation must hash to one slot: %s',
+  400,
+)
+export const ClusterKeyRequiredError = createError(
+  'RPM_CLUSTER_KEY_REQUIRED',
+  'On a Redis Cluster, withConnection() needs { key } to know which node to lease a connection on',
+  400,
+)

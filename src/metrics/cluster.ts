@@ -69,3 +69,14 @@ export const clusterInfoFamilies: readonly ClusterInfoFamily[] = [
     gauge(`cluster_stats_messages_${type}_received`, `Cluster bus ${type} messages received (count).`),
   ]),
 ]
+
+/** Client side: the pool's view of a cluster. */
+export const clusterPoolMetrics = {
+  redirections: {
+    name: 'redis_pool_redirections_total',
+    help: 'MOVED and ASK replies the pool followed to another cluster node (count).',
+    labelNames: ['pool', 'type'] as const,
+  },
+} as const
+
+export const REDIRECTION_TYPES = ['moved', 'ask'] as const

@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
 import { ERROR_TYPES } from '../errors.js'
+import { clusterPoolMetrics, REDIRECTION_TYPES } from '../metrics/cluster.js'
 import { poolMetrics } from '../metrics/definitions.js'
 import { BREAKER_STATE_CODE, BREAKER_TRANSITIONS } from './breaker.js'
 import { createFastHistogram, type FastHistogram } from './fast-histogram.js'
@@ -18,6 +19,7 @@ export interface PoolFamilies {
   operationDuration: FastHistogram
   operationErrors: Counter<'pool' | 'type'>
   breakerTransitions: Counter<'pool' | 'from' | 'to'>
+  redirections: Counter<'pool' | 'type'>
   connectionLatency: Gauge<'pool'>
   sources: Set<MetricSource>
   /** Registers a monitor's series (zeroed); the returned function removes them on close. */
@@ -82,12 +84,19 @@ export function poolFamilies(registry: Registry): PoolFamilies {
       labelNames: poolMetrics.breakerTransitions.labelNames,
       registers,
     }),
+    redirections: new Counter({
+      name: clusterPoolMetrics.redirections.name,
+      help: clusterPoolMetrics.redirections.help,
+      labelNames: clusterPoolMetrics.redirections.labelNames,
+      registers,
+    }),
     attach(source) {
       sources.add(source)
       const pool = source.name
       // Zeroed up front so rate() and increase() have a series before the first error.
       for (const type of ERROR_TYPES) created.operationErrors.inc({ pool, type }, 0)
       for (const [from, to] of BREAKER_TRANSITIONS) created.breakerTransitions.inc({ pool, from, to }, 0)
+      for (const type of REDIRECTION_TYPES) created.redirections.inc({ pool, type }, 0)
       created.acquireDuration.child({ pool })
       return (commandsUsed) => {
         sources.delete(source)
@@ -95,6 +104,7 @@ export function poolFamilies(registry: Registry): PoolFamilies {
         created.acquireDuration.remove({ pool })
         for (const type of ERROR_TYPES) created.operationErrors.remove({ pool, type })
         for (const [from, to] of BREAKER_TRANSITIONS) created.breakerTransitions.remove({ pool, from, to })
+        for (const type of REDIRECTION_TYPES) created.redirections.remove({ pool, type })
         for (const command of commandsUsed) {
           for (const status of ['ok', 'error']) created.operationDuration.remove({ pool, command, status })
         }

@@ -1,10 +1,18 @@
 import assert from 'node:assert'
 import { performance } from 'node:perf_hooks'
 import type { Redis } from 'ioredis'
-import { ConnectionError, ErrorType, PoolClosedError, UnsupportedCommandError } from '../errors.js'
+import {
+  ConnectionError,
+  CrossSlotError,
+  ErrorType,
+  PoolClosedError,
+  UnsupportedCommandError,
+} from '../errors.js'
+import { createClusterTopology } from '../redis/cluster-topology.js'
 import { createConnection } from '../redis/connection.js'
-import { coalesceWrites, createMultiplexPool, type PooledConnection } from '../redis/multiplex-pool.js'
-import { Command, commandOptions, createTimeoutSweep, setLeaseTimeout } from '../redis/timeout-sweep.js'
+import { coalesceWrites, type MultiplexPool, type PooledConnection } from '../redis/multiplex-pool.js'
+import { Command, createTimeoutSweep, setLeaseTimeout } from '../redis/timeout-sweep.js'
+import { createStandaloneTopology, type PoolTopology, type Redirect } from '../redis/topology.js'
 import { createBreaker } from './breaker.js'
 import { classifyError, redact, toPublicError } from './classify.js'
 import { changesConnectionState, commandLabel, isBlocking, mayBlock } from './command-names.js'
@@ -24,6 +32,15 @@ import type {
 
 /** The sweep runs this many times per commandTimeoutMs: the timeout's granularity. */
 const SWEEP_DIVISOR = 8
+
+/** MOVED/ASK hops one operation may follow (ioredis' Cluster allows 16; a healthy resharding needs 1 or 2). */
+const MAX_REDIRECTIONS = 5
+
+/** An operation's send on an acquired connection; `asking` precedes it with ASKING (an ASK redirect). */
+type Send<T> = (conn: PooledConnection, startedAt: number, asking: boolean) => Promise<T>
+
+/** Replies that say a lease's keys live on another node: the caller mixed slots. */
+const FOREIGN_SLOT_REPLY = /^(MOVED|ASK|CROSSSLOT) /
 
 /**
  * A pool of real ioredis connections to one Redis, instrumented: every operation is timed into
@@ -57,20 +74,41 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
     (s): s is string => typeof s === 'string' && s.length > 0,
   )
 
-  const clients = Array.from({ length: size }, (_, index) =>
-    createConnection({ redis: options.redis, pool: name, index }),
-  )
-  const pool = createMultiplexPool({ clients, slotsPerConnection, acquireTimeoutMs, name })
+  // The topology is chosen once, here: everything below asks it where an operation goes.
+  const cluster = options.cluster === true ? {} : options.cluster || undefined
+  const topology: PoolTopology = cluster
+    ? createClusterTopology({
+        seed: { host: options.redis.host ?? '127.0.0.1', port: options.redis.port ?? 6379 },
+        nodeOptions: cluster.nodeOptions ?? ((node) => ({ ...options.redis, ...node })),
+        connect: (redis, label) => watch(createConnection({ redis, pool: name, index: label }), label),
+        size,
+        slotsPerConnection,
+        acquireTimeoutMs,
+        name,
+        refreshIntervalMs: cluster.refreshIntervalMs ?? (probeIntervalMs || 5_000),
+        commandTimeoutMs,
+        ...(options.redis.keyPrefix !== undefined ? { keyPrefix: options.redis.keyPrefix } : {}),
+        logger: log,
+      })
+    : createStandaloneTopology({
+        size,
+        connect: (index) => watch(createConnection({ redis: options.redis, pool: name, index }), index),
+        slotsPerConnection,
+        acquireTimeoutMs,
+        name,
+      })
+  const connections = topology.connections
   // One timer per pool instead of one per command: a command fails with a timeout between
   // commandTimeoutMs and commandTimeoutMs + sweepIntervalMs after it was sent (plus event-loop lag).
   const sweepIntervalMs = Math.max(1, Math.ceil(commandTimeoutMs / SWEEP_DIVISOR))
   const sweep = createTimeoutSweep({
-    connections: pool.connections,
+    connections,
     timeoutMs: commandTimeoutMs,
     intervalMs: sweepIntervalMs,
   })
   const friendlyStacks = options.redis.showFriendlyErrorStack === true
-  const sendOptions = clients.map(commandOptions)
+  // What ioredis' own client.call() passes to a Command; the same for every connection.
+  const sendOptions = { replyEncoding: 'utf8' as const, keyPrefix: options.redis.keyPrefix }
 
   let closed = false
   let lastProbe: ProbeResult | undefined
@@ -92,6 +130,10 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
     Object.values(ErrorType).map((type) => [type, () => families.operationErrors.inc({ pool: name, type })]),
   ) as Record<ErrorType, () => void>
   const observeAcquire = families.acquireDuration.child({ pool: name })
+  const redirections = {
+    moved: () => families.redirections.inc({ pool: name, type: 'moved' }),
+    ask: () => families.redirections.inc({ pool: name, type: 'ask' }),
+  }
   const operationObservers = new Map<string, { ok: Observe; error: Observe }>()
   function observers(label: string) {
     let pair = operationObservers.get(label)
@@ -127,7 +169,7 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
   }
 
   const stats = (): PoolStats => {
-    const s = pool.stats()
+    const s = topology.stats()
     return { ...s, utilizationPercent: (s.active / s.max) * 100 }
   }
   const detachMetrics = families.attach({
@@ -147,7 +189,9 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
 
   // Connection events: one debug line per connection state change, never one per retry. The
   // error listener is required anyway: an ioredis client without one crashes the process.
-  clients.forEach((client, index) => {
+  // (A function declaration: the topology opens connections before the state below exists; the
+  // listeners only read it once events arrive.)
+  function watch(client: Redis, index: number | string): Redis {
     let up = false
     client.on('error', (err: Error) => {
       lastConnectionError = redact(err.message, secrets)
@@ -162,7 +206,8 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
       if (up) log.debug({ connection: index }, 'redis connection lost')
       up = false
     })
-  })
+    return client
+  }
 
   /** Counts the failure, feeds the breaker and returns the error the caller sees. */
   function fail(err: unknown, command: string, route: Route | undefined, startedAt: number): Error {
@@ -187,82 +232,126 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
 
   /**
    * Times one operation holding a slot on `conn` and gives the slot back when it settles. Plain
-   * then() callbacks, not an async function, so the caller's promise is the only one added.
+   * then() callbacks, not an async function, so the caller's promise is the only one added. A
+   * MOVED/ASK reply (a cluster resharding) resends on the node it names, within the same timing.
+   * `args` rebuilds the send of a plain call only then, so the common path allocates no closure.
    */
   function settle<T>(
+    node: MultiplexPool,
     conn: PooledConnection,
     command: string,
     route: Route,
     startedAt: number,
     sent: Promise<T>,
+    resend: Send<T> | RedisArg[],
+    hops: number,
   ): Promise<T> {
     return sent.then(
       (result) => {
-        pool.release(conn)
+        node.release(conn)
         breaker.onSuccess()
         route.ok((performance.now() - startedAt) / 1000)
         return result
       },
       (err) => {
-        pool.release(conn)
+        node.release(conn)
+        const redirect = topology.onReplyError(err)
+        if (redirect !== undefined && hops < MAX_REDIRECTIONS) {
+          redirections[redirect.type]()
+          const send: Send<T> =
+            typeof resend === 'function'
+              ? resend
+              : (c, t, asking) => sendCall(c, command, resend, t, asking) as Promise<T>
+          return follow(redirect, command, route, startedAt, send, hops + 1)
+        }
         throw fail(err, command, route, startedAt)
       },
     )
   }
 
+  /** Resends an operation on the node a redirection named, keeping its first start time. */
+  function follow<T>(
+    redirect: Redirect,
+    command: string,
+    route: Route,
+    startedAt: number,
+    send: Send<T>,
+    hops: number,
+  ): Promise<T> {
+    const node = redirect.pool
+    const go = (conn: PooledConnection) => {
+      let sent: Promise<T>
+      try {
+        sent = send(conn, startedAt, redirect.asking)
+      } catch (err) {
+        sent = Promise.reject(err)
+      }
+      return settle(node, conn, command, route, startedAt, sent, send, hops)
+    }
+    const conn = node.tryAcquire()
+    if (conn !== undefined) return go(conn)
+    return node.acquire().then(go, (err) => {
+      throw fail(err, command, route, startedAt)
+    })
+  }
+
   function runShared<T>(
+    node: MultiplexPool,
     conn: PooledConnection,
     command: string,
     route: Route,
-    send: (conn: PooledConnection, startedAt: number) => Promise<T>,
+    send: Send<T>,
   ): Promise<T> {
     const startedAt = performance.now()
     let sent: Promise<T>
     try {
-      sent = send(conn, startedAt)
+      sent = send(conn, startedAt, false)
     } catch (err) {
       sent = Promise.reject(err)
     }
-    return settle(conn, command, route, startedAt, sent)
+    return settle(node, conn, command, route, startedAt, sent, send, 0)
+  }
+
+  /** ASKING before a command sent to the importing node of an ASK redirection; its reply is OK. */
+  function sendAsking(conn: PooledConnection, startedAt: number): void {
+    sweep.send(conn.client, new Command('asking', [], sendOptions), startedAt).catch(() => undefined)
   }
 
   /** A command as ioredis' client.call() builds it, sent through the sweep so it is timed out. */
-  function sendCall(conn: PooledConnection, command: string, args: RedisArg[], startedAt: number) {
-    const base = sendOptions[conn.index]!
-    const opts = friendlyStacks ? { ...base, errorStack: new Error() } : base
+  function sendCall(
+    conn: PooledConnection,
+    command: string,
+    args: RedisArg[],
+    startedAt: number,
+    asking = false,
+  ) {
+    const opts = friendlyStacks ? { ...sendOptions, errorStack: new Error() } : sendOptions
     if (coalesce) coalesceWrites(conn)
+    if (asking) sendAsking(conn, startedAt)
     return sweep.send(conn.client, new Command(command, args, opts), startedAt)
   }
 
-  function shared<T>(
-    command: string,
-    route: Route,
-    send: (conn: PooledConnection, startedAt: number) => Promise<T>,
-  ): Promise<T> {
+  function shared<T>(node: MultiplexPool, command: string, route: Route, send: Send<T>): Promise<T> {
     if (closed) return Promise.reject(new PoolClosedError(name))
     if (!breaker.tryAcquire()) return refuseOpen(route)
-    const conn = pool.tryAcquire()
+    const conn = node.tryAcquire()
     if (conn !== undefined) {
       observeAcquire(0)
-      return runShared(conn, command, route, send)
+      return runShared(node, conn, command, route, send)
     }
-    return waitShared(command, route, send)
+    return waitShared(node, command, route, send)
   }
 
   const refuseOpen = (route: Route) =>
     refuse(toPublicError(undefined, ErrorType.circuitOpen, context(route.label)))
 
   /** No slot free right now: wait for one (up to acquireTimeoutMs), then run. */
-  function waitShared<T>(
-    command: string,
-    route: Route,
-    send: (conn: PooledConnection, startedAt: number) => Promise<T>,
-  ): Promise<T> {
+  function waitShared<T>(node: MultiplexPool, command: string, route: Route, send: Send<T>): Promise<T> {
     const waitStart = performance.now()
-    return pool.acquire().then(
+    return node.acquire().then(
       (acquired) => {
         observeAcquire((performance.now() - waitStart) / 1000)
-        return runShared(acquired, command, route, send)
+        return runShared(node, acquired, command, route, send)
       },
       (err) => {
         observeAcquire((performance.now() - waitStart) / 1000)
@@ -273,7 +362,11 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
 
   const context = (command: string) => ({ command, timeoutMs: acquireTimeoutMs, pool: name, secrets })
 
-  async function exclusive<T>(command: string, fn: (client: Redis) => Promise<T>): Promise<T> {
+  async function exclusive<T>(
+    node: MultiplexPool,
+    command: string,
+    fn: (client: Redis) => Promise<T>,
+  ): Promise<T> {
     if (closed) throw new PoolClosedError(name)
     if (!breaker.tryAcquire()) {
       return refuse(toPublicError(undefined, ErrorType.circuitOpen, context(command)))
@@ -281,7 +374,7 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
     const waitStart = performance.now()
     let conn: PooledConnection
     try {
-      conn = await pool.acquireExclusive()
+      conn = await node.acquireExclusive()
     } catch (err) {
       observeAcquire((performance.now() - waitStart) / 1000)
       throw fail(err, command, undefined, waitStart)
@@ -299,23 +392,63 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
       if (type === ErrorType.timeout || type === ErrorType.connection) breaker.onFailure()
       else if (type === ErrorType.reply) breaker.onSuccess()
       else breaker.onNeutral()
+      // A lease is pinned to one node: a key of another slot comes back as MOVED/ASK/CROSSSLOT.
+      // The slot map still learns from it; the caller gets the coded error, not a raw redirect.
+      if (type === ErrorType.reply && FOREIGN_SLOT_REPLY.test(String((err as Error).message))) {
+        topology.onReplyError(err)
+        throw new CrossSlotError(
+          `a leased connection serves the slot of its key only (${(err as Error).message})`,
+        )
+      }
       throw err
     } finally {
       setLeaseTimeout(conn.client, undefined)
-      pool.releaseExclusive(conn)
+      node.releaseExclusive(conn)
     }
+  }
+
+  /** The error that decides a batch's fate: a transport failure, or a redirection of the whole batch. */
+  function batchFailure(out: PipelineResult): Error | undefined {
+    for (const [err] of out) {
+      if (!err) continue
+      const type = classifyError(err)
+      if (type === ErrorType.timeout || type === ErrorType.connection) return err
+    }
+    // Every key of a batch is in one slot (routeBatch checks), so a redirection names them all.
+    const first = out.find(([err]) => err)?.[0]
+    return first && /^(MOVED|ASK) /.test(first.message) ? first : undefined
   }
 
   /** Pipeline/transaction replies: a transport failure fails the operation, reply errors stay per command. */
   async function batch(kind: 'pipeline' | 'multi', commands: RedisCommand[]): Promise<PipelineResult> {
-    const results = await shared(kind, routeOf(kind), async ({ client }) => {
-      const out = (await (kind === 'multi' ? client.multi(commands) : client.pipeline(commands)).exec()) ?? []
-      const transport = out.find(([err]) => {
-        const type = err ? classifyError(err) : undefined
-        return type === ErrorType.timeout || type === ErrorType.connection
-      })
-      if (transport) throw transport[0]
-      return out as PipelineResult
+    let node: MultiplexPool
+    try {
+      node = topology.routeBatch(commands)
+    } catch (err) {
+      return refuse(err as Error)
+    }
+    const results = await shared(node, kind, routeOf(kind), async ({ client }, _startedAt, asking) => {
+      if (kind === 'multi') {
+        // ASKING before MULTI covers the queued commands: Redis keeps the flag inside a transaction.
+        if (asking) await client.call('asking')
+        try {
+          const out = ((await client.multi(commands).exec()) ?? []) as PipelineResult
+          const failure = batchFailure(out)
+          if (failure) throw failure
+          return out
+        } catch (err) {
+          // A transaction sent to the wrong node aborts (EXECABORT) with the MOVED of its commands.
+          const previous = (err as { previousErrors?: Error[] }).previousErrors?.[0]
+          throw previous && /^(MOVED|ASK) /.test(previous.message) ? previous : err
+        }
+      }
+      // ASKING applies to the one command after it: interleave it, then drop its replies.
+      const sent = asking ? commands.flatMap((c): RedisCommand[] => [['asking'], c]) : commands
+      const raw = ((await client.pipeline(sent).exec()) ?? []) as PipelineResult
+      const out = asking ? raw.filter((_, i) => i % 2 === 1) : raw
+      const failure = batchFailure(out)
+      if (failure) throw failure
+      return out
     })
     for (const [err] of results) if (err) errorCounters[classifyError(err)]()
     return results
@@ -340,7 +473,7 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
   function probeConnection(): PooledConnection | 'leased' | undefined {
     let best: PooledConnection | undefined
     let anyLeased = false
-    for (const conn of pool.connections) {
+    for (const conn of connections) {
       if (conn.client.status !== 'ready') continue
       if (conn.exclusive) {
         anyLeased = true
@@ -352,7 +485,9 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
   }
 
   async function firstReady(): Promise<void> {
-    const starting = clients.filter((c) => ['wait', 'connecting', 'connect'].includes(c.status))
+    const starting = connections
+      .map((c) => c.client)
+      .filter((c) => ['wait', 'connecting', 'connect'].includes(c.status))
     if (starting.length === 0) return
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, commandTimeoutMs)
@@ -385,7 +520,7 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
           `no connection to Redis is open${lastConnectionError ? ` (${lastConnectionError})` : ''}`,
         )
       }
-      await sweep.send(conn.client, new Command('ping', [], sendOptions[conn.index]), startedAt)
+      await sweep.send(conn.client, new Command('ping', [], sendOptions), startedAt)
       result = { ok: true, latencyMs: performance.now() - startedAt, at: now(), error: undefined }
     } catch (err) {
       const type = classifyError(err)
@@ -425,7 +560,13 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
         if (isBlocking(command, args)) {
           // A blocking command would stall every operation multiplexed on its connection, and its
           // wait is not latency: it takes a whole connection and stays out of the histogram.
-          return exclusive(route.label, (client) => client.call(command, ...args)).catch((err) => {
+          let node: MultiplexPool
+          try {
+            node = topology.route(command, args)
+          } catch (err) {
+            return refuse(err as Error)
+          }
+          return exclusive(node, route.label, (client) => client.call(command, ...args)).catch((err) => {
             throw toPublicError(err, classifyError(err), context(route.label))
           })
         }
@@ -436,10 +577,16 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
       // shared(), inlined so the common case (a slot free right now) allocates no send closure.
       if (closed) return Promise.reject(new PoolClosedError(name))
       if (!breaker.tryAcquire()) return refuseOpen(route)
-      const conn = pool.tryAcquire()
+      let node: MultiplexPool
+      try {
+        node = topology.route(command, args)
+      } catch (err) {
+        return refuse(err as Error)
+      }
+      const conn = node.tryAcquire()
       if (conn === undefined) {
-        return waitShared(command, route, (acquired, startedAt) =>
-          sendCall(acquired, command, args, startedAt),
+        return waitShared(node, command, route, (acquired, startedAt, asking) =>
+          sendCall(acquired, command, args, startedAt, asking),
         )
       }
       observeAcquire(0)
@@ -450,12 +597,20 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
       } catch (err) {
         sent = Promise.reject(err)
       }
-      return settle(conn, command, route, startedAt, sent)
+      return settle(node, conn, command, route, startedAt, sent, args, 0)
     },
 
     pipeline: (commands) => batch('pipeline', commands),
     multi: (commands) => batch('multi', commands),
-    withConnection: (fn) => exclusive('lease', fn),
+    withConnection(fn, leaseOptions) {
+      let node: MultiplexPool
+      try {
+        node = topology.routeLease(leaseOptions?.key)
+      } catch (err) {
+        return refuse(err as Error)
+      }
+      return exclusive(node, 'lease', fn)
+    },
     probe,
 
     health(): PoolMonitorHealth {
@@ -465,6 +620,7 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
       else if (lastProbe === undefined) reason = 'no probe has completed yet'
       else if (!lastProbe.ok) reason = `redis probe failed: ${lastProbe.error}`
       else if (state === 'open') reason = 'circuit breaker is open'
+      else reason = topology.unavailable()
       return { ready: reason === undefined, reason, breaker: state, lastProbe }
     },
 
@@ -487,10 +643,10 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
       closed = true
       clearTimeout(probeTimer)
       sweep.close()
-      pool.close()
+      topology.close()
       await probing?.catch(() => undefined)
       await Promise.all(
-        clients.map(async (client) => {
+        connections.map(async ({ client }) => {
           if (client.status === 'ready') {
             try {
               await client.quit()

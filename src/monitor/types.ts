@@ -73,9 +73,21 @@ export interface PoolMonitorOptions {
   coalesceWrites?: boolean
   /** Circuit breaker tuning. */
   breaker?: Partial<BreakerOptions>
+  /**
+   * Redis Cluster: `redis` names one node; commands are routed by hash slot over a pool of `size`
+   * connections per master, MOVED/ASK are followed and counted. @default false
+   */
+  cluster?: boolean | ClusterPoolOptions
   /** Clock in epoch ms; tests pass a fake one. @default Date.now */
   now?: () => number
   events?: PoolMonitorEvents
+}
+
+export interface ClusterPoolOptions {
+  /** Options of a connection to a node the cluster names (credentials, TLS). @default `redis` with the node's host and port */
+  nodeOptions?: (node: { host: string; port: number }) => RedisOptions
+  /** How often the slot map and cluster_state are read. @default probeIntervalMs, else 5000 */
+  refreshIntervalMs?: number
 }
 
 export interface BreakerOptions {
@@ -104,8 +116,11 @@ export interface PoolMonitor {
   pipeline(commands: RedisCommand[]): Promise<PipelineResult>
   /** Runs the commands as one MULTI/EXEC transaction, timed as one operation (`command="multi"`). */
   multi(commands: RedisCommand[]): Promise<PipelineResult>
-  /** Lends a whole connection (MULTI/WATCH/blocking commands) for the duration of `fn`. */
-  withConnection<T>(fn: (client: Redis) => Promise<T>): Promise<T>
+  /**
+   * Lends a whole connection (MULTI/WATCH/blocking commands) for the duration of `fn`. On a
+   * cluster, `key` picks the node (the lease serves that key's slot; others fail with RPM_CROSS_SLOT).
+   */
+  withConnection<T>(fn: (client: Redis) => Promise<T>, options?: { key?: string }): Promise<T>
   /** Runs a PING now, updates the latency gauge and readiness, and returns the result. */
   probe(): Promise<ProbeResult>
   health(): PoolMonitorHealth

@@ -1,0 +1,331 @@
+import { exists, getKeyIndexes } from '@ioredis/commands'
+import calculateSlot from 'cluster-key-slot'
+import type { Redis, RedisOptions } from 'ioredis'
+import type { Logger } from 'pino'
+import { ClusterKeyRequiredError, CrossSlotError } from '../errors.js'
+import {
+  createMultiplexPool,
+  type MultiplexPool,
+  type MultiplexPoolStats,
+  type PooledConnection,
+} from './multiplex-pool.js'
+import type { PoolTopology, Redirect, RedisArg, RedisCommand } from './topology.js'
+
+export const CLUSTER_SLOTS = 16_384
+
+export interface ClusterNodeAddress {
+  host: string
+  port: number
+}
+
+export interface ClusterTopologyOptions {
+  /** The node REDIS_URL names: the first pool, and where keyless commands (INFO, PING) go while it is up. */
+  seed: ClusterNodeAddress
+  /** Connection options (credentials, TLS) for a node; called for the seed and every node found. */
+  nodeOptions: (node: ClusterNodeAddress) => RedisOptions
+  /** Opens one pooled connection; `label` names it in CLIENT LIST. */
+  connect: (options: RedisOptions, label: string) => Redis
+  /** Connections per master (POOL_SIZE). */
+  size: number
+  slotsPerConnection: number
+  acquireTimeoutMs: number
+  name: string
+  /** How often CLUSTER SLOTS and CLUSTER INFO are read in the background. */
+  refreshIntervalMs: number
+  /** Budget of one background read. */
+  commandTimeoutMs: number
+  /** Prepended to every key by ioredis (keyPrefix): the slot is the prefixed key's. */
+  keyPrefix?: string
+  logger: Logger
+}
+
+export interface ClusterTopology extends PoolTopology {
+  /** Reads CLUSTER SLOTS and CLUSTER INFO now (concurrent callers share one read). */
+  refresh(): Promise<void>
+  /** The masters with a pool, by `host:port`. */
+  nodes(): string[]
+  /** The slot a command's keys hash to, undefined for a keyless command. */
+  slotOf(command: string, args: readonly RedisArg[]): number | undefined
+}
+
+interface NodePool {
+  address: string
+  pool: MultiplexPool
+}
+
+const REDIRECT = /^(MOVED|ASK) (\d+) (\S*)$/
+
+const addressOf = (host: string, port: number) =>
+  host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+
+/** `host:port`, `[v6]:port` or a bare v6 `a:b::c:port`, as MOVED and CLUSTER SLOTS print them. */
+function parseAddress(text: string, fallbackHost: string): ClusterNodeAddress | undefined {
+  const at = text.lastIndexOf(':')
+  if (at < 0) return undefined
+  const port = Number(text.slice(at + 1))
+  let host = text.slice(0, at).replace(/^\[|\]$/g, '')
+  // An empty or '?' endpoint means "the host you reached me on" (cluster-preferred-endpoint-type).
+  if (host === '' || host === '?') host = fallbackHost
+  return Number.isInteger(port) && port > 0 ? { host, port } : undefined
+}
+
+/**
+ * A Redis Cluster as one pool: a multiplexed pool of `size` connections per master, commands
+ * routed by the CRC16 slot of their keys (cluster-key-slot, key positions from @ioredis/commands,
+ * the tables ioredis' own Cluster uses). The slot map comes from CLUSTER SLOTS, read at start, on
+ * every MOVED (debounced) and every `refreshIntervalMs`; a MOVED also fixes its slot at once, so
+ * the resend goes straight to the new owner. CLUSTER INFO of the same read says whether the
+ * cluster can serve (`cluster_state`); a CLUSTERDOWN reply says it sooner.
+ *
+ * Routing ourselves rather than wrapping ioredis' Cluster keeps the multiplexed pool (several
+ * connections per node, first-fit filling, the timeout sweep, the exact active/idle gauges) and
+ * makes every redirection visible: ioredis' Cluster follows MOVED/ASK inside without an event.
+ */
+export function createClusterTopology(options: ClusterTopologyOptions): ClusterTopology {
+  const { size, slotsPerConnection, acquireTimeoutMs, name, logger } = options
+  const prefix = options.keyPrefix ?? ''
+  const connections: PooledConnection[] = []
+  const byAddress = new Map<string, NodePool>()
+  const slots: Array<NodePool | undefined> = new Array(CLUSTER_SLOTS).fill(undefined)
+  let state: { ok: boolean; from: string } | undefined
+  let clusterDownSince: number | undefined
+  let refreshing: Promise<void> | undefined
+  let refreshTimer: NodeJS.Timeout | undefined
+  let soonTimer: NodeJS.Timeout | undefined
+  let closed = false
+
+  function nodePool(node: ClusterNodeAddress): NodePool {
+    const address = addressOf(node.host, node.port)
+    const existing = byAddress.get(address)
+    if (existing) return existing
+    const nodeOptions = options.nodeOptions(node)
+    const clients = Array.from({ length: size }, (_, i) => options.connect(nodeOptions, `${address}/${i}`))
+    const pool = createMultiplexPool({ clients, slotsPerConnection, acquireTimeoutMs, name })
+    connections.push(...pool.connections)
+    const created = { address, pool }
+    byAddress.set(address, created)
+    return created
+  }
+
+  /** A master no longer in the slot map: its pool stops taking work and its connections quit. */
+  function retire(node: NodePool): void {
+    byAddress.delete(node.address)
+    node.pool.close()
+    for (const conn of node.pool.connections) {
+      const at = connections.indexOf(conn)
+      if (at !== -1) connections.splice(at, 1)
+      conn.client.quit().catch(() => conn.client.disconnect())
+    }
+    logger.info({ node: node.address }, 'cluster node left the slot map; its connections are closed')
+  }
+
+  const seed = nodePool(options.seed)
+
+  const ready = (node: NodePool) => node.pool.connections.some((c) => c.client.status === 'ready')
+
+  /** Keyless commands: the seed while it answers, so INFO-based figures come from one stable node. */
+  function keyless(): MultiplexPool {
+    if (ready(seed)) return seed.pool
+    for (const node of byAddress.values()) if (ready(node)) return node.pool
+    return seed.pool
+  }
+
+  function slotOfKey(key: RedisArg): number {
+    if (prefix === '') return calculateSlot(typeof key === 'number' ? String(key) : key)
+    return calculateSlot(
+      typeof key === 'string' || typeof key === 'number'
+        ? prefix + String(key)
+        : Buffer.concat([Buffer.from(prefix), key]),
+    )
+  }
+
+  function slotOf(command: string, args: readonly RedisArg[]): number | undefined {
+    const lower = command.toLowerCase()
+    if (!exists(lower)) return undefined
+    let slot: number | undefined
+    for (const index of getKeyIndexes(lower, args as RedisArg[])) {
+      const key = args[index]
+      if (key === undefined) continue
+      const s = slotOfKey(key)
+      if (slot !== undefined && s !== slot) {
+        throw new CrossSlotError(`${lower} has keys in slots ${slot} and ${s}; use {hash tags}`)
+      }
+      slot = s
+    }
+    return slot
+  }
+
+  const poolOfSlot = (slot: number | undefined) =>
+    slot === undefined ? keyless() : (slots[slot]?.pool ?? keyless())
+
+  function applySlots(reply: unknown, askedHost: string): void {
+    if (!Array.isArray(reply)) return
+    const masters = new Set<NodePool>()
+    const next: Array<NodePool | undefined> = new Array(CLUSTER_SLOTS).fill(undefined)
+    for (const range of reply as unknown[][]) {
+      const [start, end, master] = range as [number, number, unknown[]]
+      if (!Array.isArray(master)) continue
+      const node = parseAddress(`${String(master[0])}:${String(master[1])}`, askedHost)
+      if (!node) continue
+      const pool = nodePool(node)
+      masters.add(pool)
+      for (let s = Number(start); s <= Number(end) && s < CLUSTER_SLOTS; s++) next[s] = pool
+    }
+    if (masters.size === 0) return
+    for (let s = 0; s < CLUSTER_SLOTS; s++) slots[s] = next[s]
+    for (const node of [...byAddress.values()]) {
+      if (!masters.has(node) && node !== seed) retire(node)
+    }
+  }
+
+  function withTimeout<T>(promise: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined
+    return Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error('cluster topology read timed out')),
+          options.commandTimeoutMs,
+        )
+        timer.unref()
+      }),
+    ]).finally(() => clearTimeout(timer))
+  }
+
+  function setState(ok: boolean, from: string): void {
+    const changed = state === undefined ? !ok : state.ok !== ok
+    state = { ok, from }
+    if (ok) clusterDownSince = undefined
+    if (changed) {
+      if (ok) logger.info({ node: from }, 'cluster_state is ok: the cluster serves every slot')
+      else logger.warn({ node: from }, 'cluster_state is fail: the cluster refuses commands')
+    }
+  }
+
+  async function readTopology(): Promise<void> {
+    // The seed first, then every other master: the first that answers both reads wins.
+    const candidates = [seed, ...[...byAddress.values()].filter((n) => n !== seed)]
+    for (const node of candidates) {
+      const conn = node.pool.connections.find((c) => c.client.status === 'ready' && !c.exclusive)
+      if (!conn) continue
+      try {
+        const [slotsReply, infoReply] = await withTimeout(
+          Promise.all([conn.client.call('CLUSTER', 'SLOTS'), conn.client.call('CLUSTER', 'INFO')]),
+        )
+        if (closed) return
+        const host = String(conn.client.options.host ?? options.seed.host)
+        applySlots(slotsReply, host)
+        setState(/^cluster_state:ok\s*$/m.test(String(infoReply)), node.address)
+        return
+      } catch (err) {
+        logger.debug({ err, node: node.address }, 'cluster topology read failed on this node')
+      }
+    }
+  }
+
+  function refresh(): Promise<void> {
+    if (closed) return Promise.resolve()
+    refreshing ??= readTopology().finally(() => {
+      refreshing = undefined
+    })
+    return refreshing
+  }
+
+  /** A MOVED or CLUSTERDOWN says the map or the state changed: read it again shortly, once. */
+  function refreshSoon(): void {
+    if (soonTimer || closed) return
+    soonTimer = setTimeout(() => {
+      soonTimer = undefined
+      void refresh()
+    }, 50)
+    soonTimer.unref()
+  }
+
+  const schedule = () => {
+    if (closed) return
+    refreshTimer = setTimeout(() => {
+      void refresh().finally(schedule)
+    }, options.refreshIntervalMs)
+    refreshTimer.unref()
+  }
+  // The seed's first connection ready reads the map; until then everything goes to the seed and
+  // MOVED replies route commands meanwhile.
+  seed.pool.connections[0]?.client.once('ready', () => void refresh())
+  schedule()
+
+  return {
+    connections,
+    refresh,
+    slotOf,
+    nodes: () => [...byAddress.keys()],
+
+    route: (command, args) => poolOfSlot(slotOf(command, args)),
+
+    routeBatch(commands: readonly RedisCommand[]) {
+      let slot: number | undefined
+      for (const [command, ...args] of commands) {
+        const s = slotOf(command, args)
+        if (s === undefined) continue
+        if (slot !== undefined && s !== slot) {
+          throw new CrossSlotError(
+            `a pipeline or transaction has keys in slots ${slot} and ${s}; use {hash tags}`,
+          )
+        }
+        slot = s
+      }
+      return poolOfSlot(slot)
+    },
+
+    routeLease(key) {
+      if (key === undefined) throw new ClusterKeyRequiredError()
+      return poolOfSlot(slotOfKey(key))
+    },
+
+    onReplyError(err): Redirect | undefined {
+      if (!(err instanceof Error) || err.name !== 'ReplyError') return undefined
+      const message = err.message
+      if (message.startsWith('CLUSTERDOWN')) {
+        clusterDownSince ??= Date.now()
+        refreshSoon()
+        return undefined
+      }
+      const match = REDIRECT.exec(message)
+      if (!match) return undefined
+      const node = parseAddress(match[3] ?? '', options.seed.host)
+      if (!node) return undefined
+      const target = nodePool(node)
+      if (match[1] === 'ASK') return { type: 'ask', pool: target.pool, asking: true }
+      slots[Number(match[2])] = target
+      refreshSoon()
+      return { type: 'moved', pool: target.pool, asking: false }
+    },
+
+    stats(): MultiplexPoolStats {
+      const total: MultiplexPoolStats = { max: 0, active: 0, idle: 0, pending: 0, inFlight: 0 }
+      for (const node of byAddress.values()) {
+        const s = node.pool.stats()
+        total.max += s.max
+        total.active += s.active
+        total.idle += s.idle
+        total.pending += s.pending
+        total.inFlight += s.inFlight
+      }
+      return total
+    },
+
+    unavailable() {
+      // Until the slot map is known every command would go to the seed and bounce.
+      if (state === undefined) return 'the cluster slot map has not been read yet'
+      if (clusterDownSince !== undefined) return 'the cluster answers CLUSTERDOWN (cluster_state is fail)'
+      if (state && !state.ok) return `cluster_state is fail (as ${state.from} sees it)`
+      return undefined
+    },
+
+    close() {
+      closed = true
+      clearTimeout(refreshTimer)
+      clearTimeout(soonTimer)
+      for (const node of byAddress.values()) node.pool.close()
+    },
+  }
+}
