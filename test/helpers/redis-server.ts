@@ -28,6 +28,13 @@ export interface RedisServerOptions {
   /** Extra `--name value` pairs for redis-server, e.g. ['--maxmemory', '10mb']. */
   args?: string[]
   port?: number
+  /**
+   * A config file given to the server before the flags (flags win over the file). With one, the
+   * server keeps the file's persistence settings instead of running without persistence.
+   */
+  configFile?: string
+  /** Runs `redis-server <configFile> --sentinel` (a Sentinel needs a writable config file). */
+  sentinel?: boolean
 }
 
 export interface RedisServer {
@@ -44,8 +51,10 @@ export interface RedisServer {
   pause(): void
   /** SIGCONT after pause(). */
   resume(): void
-  /** Starts the server again on the same port after kill(). */
-  restart(): Promise<void>
+  /** True while the process runs (paused counts as running). */
+  readonly running: boolean
+  /** Starts the server again on the same port after kill(); `args` replaces the extra flags. */
+  restart(args?: string[]): Promise<void>
   /** Kills the server and removes its directory. */
   stop(): Promise<void>
 }
@@ -60,15 +69,17 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
   const dir = mkdtempSync(join(tmpdir(), 'rpm-redis-'))
   let child: ChildProcess | undefined
 
-  const argv = [
+  if (options.sentinel && !options.configFile) throw new Error('a Sentinel needs a configFile')
+  const persistence = options.configFile ? [] : ['--save', '', '--appendonly', 'no']
+  let extraArgs = options.args ?? []
+  const argv = () => [
+    ...(options.configFile ? [options.configFile] : []),
+    ...(options.sentinel ? ['--sentinel'] : []),
     '--port',
     String(port),
     '--bind',
     host,
-    '--save',
-    '',
-    '--appendonly',
-    'no',
+    ...persistence,
     '--dir',
     dir,
     '--daemonize',
@@ -76,7 +87,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     '--protected-mode',
     'no',
     ...(options.password ? ['--requirepass', options.password] : []),
-    ...(options.args ?? []),
+    ...extraArgs,
   ]
 
   const cli = async (...args: string[]) => {
@@ -89,7 +100,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
   }
 
   const launch = async () => {
-    child = spawn('redis-server', argv, { stdio: ['ignore', 'ignore', 'pipe'] })
+    child = spawn('redis-server', argv(), { stdio: ['ignore', 'ignore', 'pipe'] })
     const started = child
     const exited = new Promise<never>((_, reject) =>
       started.once('exit', (code) => reject(new Error(`redis-server exited early with code ${code}`))),
@@ -134,8 +145,12 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     resume: () => {
       child?.kill('SIGCONT')
     },
-    restart: async () => {
+    get running() {
+      return child !== undefined && child.exitCode === null && child.signalCode === null
+    },
+    restart: async (args?: string[]) => {
       await kill()
+      if (args) extraArgs = args
       await launch()
     },
     stop: async () => {
