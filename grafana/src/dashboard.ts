@@ -273,6 +273,76 @@ function serverPanels(): cog.Builder<Panel>[] {
   ]
 }
 
+/** The cache layer (createCache; the demo's workload): what only the client side can see. */
+function cachePanels(): cog.Builder<Panel>[] {
+  const lookups = (results: string) =>
+    `sum by (pool, namespace) (${rate('redis_cache_requests_total', `, result=~"${results}"`)})`
+  return [
+    panel(
+      new TimeseriesPanel().min(0).max(100),
+      {
+        title: 'Cache hit rate by namespace',
+        description:
+          'Lookups answered from the cache over all lookups, per namespace, as the application sees ' +
+          'them (fallback hits included). No server-side exporter can split the keyspace hit rate by ' +
+          'namespace; namespaces not configured in createCache are counted as "other".',
+        unit: 'percent',
+        w: 8,
+      },
+      query(
+        `100 * ${lookups('hit|fallback_hit')} / ${lookups('hit|miss|fallback_hit|fallback_miss')}`,
+        '{{pool}} {{namespace}}',
+        'A',
+      ),
+    ),
+    panel(
+      new TimeseriesPanel().min(0),
+      {
+        title: 'Cache lookups per second by result',
+        description:
+          'hit and miss are answered by Redis; fallback_hit and fallback_miss by the in-memory ' +
+          'fallback while Redis is unavailable; error is a call that threw (reply error, bad value).',
+        unit: 'ops',
+        w: 6,
+      },
+      query(`sum by (result) (${rate('redis_cache_requests_total')})`, '{{result}}', 'A'),
+    ),
+    panel(
+      new StatePanel()
+        .mappings([
+          {
+            type: MappingType.ValueToText,
+            options: {
+              '0': { text: 'Redis', color: 'green', index: 0 },
+              '1': { text: 'fallback', color: 'orange', index: 1 },
+            },
+          },
+        ])
+        .thresholds(thresholds([null, 'green'], [1, 'orange'])),
+      {
+        title: 'Cache fallback state',
+        description:
+          'Redis: the cache reads and writes Redis. fallback: Redis is unavailable and the cache ' +
+          'serves a bounded in-memory copy (RedisCacheFallbackActive fires after 1m).',
+        unit: 'none',
+        w: 5,
+      },
+      query(`redis_cache_fallback_active{${SELECTOR}}`, '{{instance}} {{pool}}', 'A'),
+    ),
+    panel(
+      new TimeseriesPanel().min(0),
+      {
+        title: 'Cache fallback entries',
+        description:
+          'Entries the in-memory fallback holds (bounded by fallback.maxEntries); 0 while Redis serves.',
+        unit: 'short',
+        w: 5,
+      },
+      query(`redis_cache_fallback_entries{${SELECTOR}}`, '{{instance}} {{pool}}', 'A'),
+    ),
+  ]
+}
+
 function variables() {
   return [
     new QueryVariableBuilder('job')
@@ -313,6 +383,8 @@ export function buildDashboard(): Dashboard {
   for (const p of poolPanels()) builder.withPanel(p)
   builder.withRow(new RowBuilder('Redis server'))
   for (const p of serverPanels()) builder.withPanel(p)
+  builder.withRow(new RowBuilder('Cache layer (client side)'))
+  for (const p of cachePanels()) builder.withPanel(p)
   const dashboard = builder.build()
   // Grafana wants ids unique within the dashboard; number them in layout order.
   for (const [index, p] of (dashboard.panels ?? []).entries()) p.id = index + 1

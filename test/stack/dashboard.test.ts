@@ -75,6 +75,8 @@ describe('Grafana dashboard (grafana/dashboards/redis-pool-monitor.json)', () =>
       'keys per database',
       'key groups by memory',
       'probe latency',
+      'cache hit rate by namespace',
+      'cache fallback state',
     ]) {
       expect(
         titles.some((t) => t.includes(wanted)),

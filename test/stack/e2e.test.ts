@@ -104,6 +104,8 @@ describe('the monitoring stack end to end (redis-server, the service, prometheus
         KEY_GROUPS: 'user:*,session:*',
         KEY_GROUPS_INTERVAL_MS: '1000',
         LOG_LEVEL: 'warn',
+        // The synthetic workload runs through a cache layer: the dashboard's cache row has data.
+        BENCH_POOL_LOAD: 'true',
       },
     })
 

@@ -24,6 +24,7 @@ const CONTRACT: Record<string, { severity?: string; threshold?: string; for?: st
   RedisEvictionsHigh: {},
   RedisSlowQueries: {},
   RedisHitRateLow: { threshold: '< 50' },
+  RedisCacheFallbackActive: { severity: 'warning' },
 }
 
 /** Metric families that come from Prometheus and Alertmanager themselves, not from this project. */

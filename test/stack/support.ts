@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { parse } from 'yaml'
+import * as cacheDefinitions from '../../src/metrics/cache.js'
 import * as definitions from '../../src/metrics/definitions.js'
 import { waitFor } from '../helpers/wait-for.js'
 
@@ -57,7 +58,7 @@ export function withShortFor(file: RuleFile, forDuration: string): RuleFile {
   }
 }
 
-/** Metric family names defined in src/metrics/definitions.ts (the only place names are spelled). */
+/** Metric family names defined in src/metrics/ (definitions.ts, cache.ts: the only places names are spelled). */
 export function definedMetricNames(): Set<string> {
   const names = new Set<string>()
   const visit = (value: unknown) => {
@@ -66,7 +67,8 @@ export function definedMetricNames(): Set<string> {
     if (typeof name === 'string') names.add(name)
     else for (const child of Object.values(value)) visit(child)
   }
-  for (const value of Object.values(definitions)) visit(value)
+  for (const module of [definitions, cacheDefinitions])
+    for (const value of Object.values(module)) visit(value)
   return names
 }
 
