@@ -5,10 +5,12 @@ import fp from 'fastify-plugin'
 import pino, { type Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { Config } from './config/config.js'
+import clusterDiscoveryPlugin from './plugins/cluster-discovery.js'
 import poolMonitorPlugin from './plugins/pool-monitor.js'
 import registryPlugin, { UNMATCHED_ROUTE } from './plugins/registry.js'
 import serverStatsPlugin from './plugins/server-stats.js'
 import workloadPlugin, { type WorkloadOptions } from './plugins/workload.js'
+import discoveryRoutes from './routes/discovery.js'
 import { healthRoutes, liveRoutes } from './routes/health.js'
 import metricsRoutes from './routes/metrics.js'
 import statusRoutes from './routes/status.js'
@@ -37,6 +39,7 @@ async function serviceApp(fastify: FastifyInstance, options: ServiceAppOptions) 
   await fastify.register(registryPlugin, options.registry ? { registry: options.registry } : {})
   await fastify.register(poolMonitorPlugin, { config })
   await fastify.register(serverStatsPlugin, { config })
+  await fastify.register(clusterDiscoveryPlugin, { config })
   const workload = options.workload ?? config.workload
   if (workload) await fastify.register(workloadPlugin, workload === true ? {} : workload)
 
@@ -78,6 +81,7 @@ async function serviceApp(fastify: FastifyInstance, options: ServiceAppOptions) 
 
   await fastify.register(liveRoutes)
   await fastify.register(metricsRoutes, { config })
+  await fastify.register(discoveryRoutes, { config, cluster: fastify.clusterDiscovery })
 
   await fastify.register(async function pressured(scope) {
     const heapLimit = getHeapStatistics().heap_size_limit

@@ -1,3 +1,4 @@
+import { clusterCollector } from './cluster.js'
 import type { Collector } from './collector.js'
 import { commandStatsCollector } from './commandstats.js'
 import { infoCollector } from './info.js'
@@ -18,4 +19,5 @@ export const SERVER_COLLECTORS: readonly Collector[] = [
   commandStatsCollector,
   latencyCollector,
   slowlogCollector,
+  clusterCollector,
 ]

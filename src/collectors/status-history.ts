@@ -1,3 +1,4 @@
+import { clusterState } from './cluster.js'
 import type { View } from './collector.js'
 import { infoNumber, type ParsedInfo } from './info-parser.js'
 import type { KeyGroupResult } from './key-groups.js'
@@ -115,6 +116,7 @@ export function createStatusHistory(options: StatusHistoryOptions): StatusHistor
         hitRate: rate,
         latencyMs: input.latencyMs,
         breaker: input.breaker,
+        clusterState: clusterState(view),
       },
       thresholds,
     )

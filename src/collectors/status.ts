@@ -53,6 +53,8 @@ export interface StatusInput {
   hitRate: number | null
   latencyMs: number | undefined
   breaker: 'closed' | 'half_open' | 'open'
+  /** CLUSTER INFO's cluster_state in cluster mode (`ok`, `fail`); undefined otherwise. */
+  clusterState?: string | undefined
 }
 
 /** Pure: the status level and the reasons for it. */
@@ -64,6 +66,8 @@ export function judge(input: StatusInput, t: StatusThresholds): { status: Status
     if (to === 'CRITICAL' || level === 'OK') level = to
   }
   if (!input.available) raise('CRITICAL', 'Redis did not answer the latest collection')
+  if (input.clusterState !== undefined && input.clusterState !== 'ok')
+    raise('CRITICAL', `cluster_state is ${input.clusterState}: the cluster refuses commands`)
   if (input.breaker === 'open') raise('CRITICAL', 'circuit breaker is open')
   else if (input.breaker === 'half_open') raise('WARNING', 'circuit breaker is half-open')
   const mem = input.memoryPercent

@@ -31,12 +31,19 @@ export function breakerCheck(state: BreakerState): Check {
   return { status: 'pass', message: 'closed', duration_ms: 0 }
 }
 
-export function redisCheck(probe: ProbeResult | undefined, durationMs: number, timeoutMs: number): Check {
+export function redisCheck(
+  probe: ProbeResult | undefined,
+  durationMs: number,
+  timeoutMs: number,
+  unavailable?: string,
+): Check {
   const duration_ms = Math.round(durationMs * 1000) / 1000
   if (probe === undefined)
     return { status: 'fail', message: `PING did not answer within ${timeoutMs} ms`, duration_ms }
   if (!probe.ok)
     return { status: 'fail', message: `PING failed: ${probe.error ?? 'unknown error'}`, duration_ms }
+  // PONG from a node of a failed cluster: it answers, but refuses every keyed command.
+  if (unavailable !== undefined) return { status: 'fail', message: unavailable, duration_ms }
   return { status: 'pass', message: `PONG in ${(probe.latencyMs ?? durationMs).toFixed(2)} ms`, duration_ms }
 }
 
@@ -69,7 +76,7 @@ export async function checkHealth(monitor: PoolMonitor, options: HealthCheckOpti
     }),
   ])
   clearTimeout(timer)
-  const redis = redisCheck(probe, performance.now() - started, timeoutMs)
+  const redis = redisCheck(probe, performance.now() - started, timeoutMs, monitor.health().unavailable)
   const circuit_breaker = breakerCheck(monitor.breakerState())
   return {
     status: overallStatus([redis, circuit_breaker]),

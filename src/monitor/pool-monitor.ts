@@ -620,8 +620,9 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
       else if (lastProbe === undefined) reason = 'no probe has completed yet'
       else if (!lastProbe.ok) reason = `redis probe failed: ${lastProbe.error}`
       else if (state === 'open') reason = 'circuit breaker is open'
-      else reason = topology.unavailable()
-      return { ready: reason === undefined, reason, breaker: state, lastProbe }
+      const unavailable = topology.unavailable()
+      reason ??= unavailable
+      return { ready: reason === undefined, reason, breaker: state, lastProbe, unavailable }
     },
 
     stats,

@@ -39,6 +39,8 @@ export interface PoolMonitorHealth {
   reason: string | undefined
   breaker: BreakerState
   lastProbe: ProbeResult | undefined
+  /** Redis answers but cannot serve (a cluster in state fail); undefined otherwise. */
+  unavailable?: string | undefined
 }
 
 export interface PoolMonitorEvents {

@@ -81,7 +81,7 @@ async function renderOpenMetrics(registry: Registry): Promise<string> {
   return `${families.join('\n')}\n# EOF\n`
 }
 
-function unauthorized(reply: FastifyReply, auth: Config['metricsAuth']) {
+export function unauthorized(reply: FastifyReply, auth: Config['metricsAuth']) {
   const schemes = [
     auth.bearerToken !== undefined ? 'Bearer realm="metrics"' : '',
     auth.basic ? 'Basic realm="metrics"' : '',

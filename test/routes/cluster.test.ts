@@ -1,0 +1,145 @@
+import type { FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { clusterInfoValue, parseClusterInfo, parseClusterNodes } from '../../src/collectors/cluster-parser.js'
+import { clusterInfoFamilies } from '../../src/metrics/cluster.js'
+import { type RedisCluster, startCluster } from '../helpers/cluster.js'
+import { waitFor } from '../helpers/wait-for.js'
+import { appFor, sample, whenReady } from './support.js'
+
+const PASSWORD = 'cluster-route-secret'
+/** Fields that change between two reads of CLUSTER INFO (bus traffic never stops). */
+const MOVING = /^cluster_stats_messages_/
+
+describe('the service on a Redis Cluster (REDIS_CLUSTER=true)', () => {
+  let cluster: RedisCluster
+  let app: FastifyInstance
+
+  beforeAll(async () => {
+    cluster = await startCluster({ password: PASSWORD, replicasPerMaster: 1 })
+    app = await appFor({
+      REDIS_URL: cluster.url,
+      REDIS_CLUSTER: 'true',
+      POOL_SIZE: '2',
+      METRICS_BEARER_TOKEN: 'token-1',
+    })
+    await whenReady(app)
+  }, 60_000)
+
+  afterAll(async () => {
+    await app?.close()
+    await cluster?.stop()
+  })
+
+  const get = (url: string) => app.inject({ url, headers: { authorization: 'Bearer token-1' } })
+  const metrics = async () => (await get('/metrics')).body
+
+  it('exports every CLUSTER INFO field of the REDIS_URL node as redis_cluster_*, equal to redis-cli around the scrape', async () => {
+    const seed = cluster.masters[0]!
+    const before = parseClusterInfo(await seed.cli('CLUSTER', 'INFO'))
+    const text = (await get('/metrics')).body
+    const after = parseClusterInfo(await seed.cli('CLUSTER', 'INFO'))
+    expect(sample(text, 'redis_cluster_state')).toBe(1)
+    for (const field of [
+      'cluster_slots_assigned',
+      'cluster_slots_ok',
+      'cluster_slots_fail',
+      'cluster_known_nodes',
+      'cluster_size',
+    ]) {
+      expect(sample(text, `redis_${field}`), field).toBe(Number(after[field]))
+      expect(before[field]).toBe(after[field])
+    }
+    expect(sample(text, 'redis_cluster_known_nodes')).toBe(6)
+    expect(sample(text, 'redis_cluster_size')).toBe(3)
+    for (const family of clusterInfoFamilies) {
+      if (after[family.field] === undefined) continue
+      const value = sample(text, family.name)
+      if (MOVING.test(family.field)) {
+        // Message counters move between the reads: the scrape's value lies between them.
+        expect(value, family.name).toBeGreaterThanOrEqual(Number(before[family.field]))
+        expect(value, family.name).toBeLessThanOrEqual(Number(after[family.field]))
+      } else {
+        expect(value, family.name).toBe(clusterInfoValue(after[family.field]))
+      }
+    }
+    expect(text).toContain('# TYPE redis_cluster_messages_sent_total counter')
+    expect(sample(text, 'redis_pool_max_connections{pool="default"}')).toBe(2 * 3)
+    expect(text).toContain('redis_pool_redirections_total{pool="default",type="moved"}')
+  })
+
+  it('lists exactly the cluster nodes, role as a label, as Prometheus HTTP SD JSON', async () => {
+    const response = await get('/discover-cluster-nodes')
+    expect(response.statusCode).toBe(200)
+    const groups = response.json() as Array<{ targets: string[]; labels: Record<string, string> }>
+    const expected = parseClusterNodes(await cluster.clusterNodes())
+    expect(groups.map((g) => g.targets[0]).sort()).toEqual(cluster.nodes.map((n) => n.address).sort())
+    for (const group of groups) {
+      const node = expected.find((n) => `${n.host}:${n.port}` === group.targets[0])
+      expect(group.targets).toHaveLength(1)
+      expect(group.labels.role).toBe(node?.role)
+      expect(group.labels.cluster_node_id).toBe(node?.id)
+    }
+    expect(groups.filter((g) => g.labels.role === 'master')).toHaveLength(3)
+    expect(groups.filter((g) => g.labels.role === 'replica')).toHaveLength(3)
+    expect(response.body).not.toContain(PASSWORD)
+  })
+
+  it('puts discovery behind the /metrics credentials', async () => {
+    const response = await app.inject({ url: '/discover-cluster-nodes' })
+    expect(response.statusCode).toBe(401)
+    expect(response.json()).toMatchObject({ statusCode: 401 })
+  })
+
+  it('SIGKILL of a master and its replica: redis_cluster_state 0, ready 503, /health unhealthy, /status CRITICAL; restarted: ready again', async () => {
+    const victim = cluster.masters[2]!
+    const nodes = parseClusterNodes(await cluster.clusterNodes())
+    const replica = cluster.nodes.find((n) => nodes.find((e) => e.id === n.id)?.masterId === victim.id)!
+    await replica.kill()
+    await victim.kill()
+    await cluster.waitForState('fail')
+    await waitFor(async () => sample(await metrics(), 'redis_cluster_state') === 0, {
+      what: 'redis_cluster_state 0',
+      timeoutMs: 20_000,
+    })
+    expect(sample(await metrics(), 'redis_cluster_slots_fail')).toBeGreaterThan(0)
+    await waitFor(async () => (await app.inject({ url: '/health/ready' })).statusCode === 503, {
+      what: 'ready 503',
+      timeoutMs: 20_000,
+    })
+    const ready = await app.inject({ url: '/health/ready' })
+    expect(ready.json().reason).toMatch(/cluster_state is fail|CLUSTERDOWN/)
+    expect(ready.json().circuit_breaker_state).toBe('closed')
+    const health = await app.inject({ url: '/health' })
+    expect(health.statusCode).toBe(503)
+    expect(health.json().status).toBe('unhealthy')
+    expect(health.json().checks.redis.status).toBe('fail')
+    const status = (await app.inject({ url: '/status' })).json()
+    expect(status.status).toBe('CRITICAL')
+    expect(status.reasons).toContain('cluster_state is fail: the cluster refuses commands')
+
+    await victim.restart()
+    await replica.restart()
+    await cluster.waitForState('ok')
+    await waitFor(async () => (await app.inject({ url: '/health/ready' })).statusCode === 200, {
+      what: 'ready 200 after the restart',
+      timeoutMs: 20_000,
+    })
+    expect(sample(await metrics(), 'redis_cluster_state')).toBe(1)
+    expect((await app.inject({ url: '/status' })).json().reasons).not.toContain(
+      'cluster_state is fail: the cluster refuses commands',
+    )
+  }, 90_000)
+})
+
+describe('the service on a standalone Redis', () => {
+  it('answers /discover-cluster-nodes with 404 and a reason', async () => {
+    const app = await appFor({ REDIS_URL: 'redis://127.0.0.1:1' })
+    try {
+      const response = await app.inject({ url: '/discover-cluster-nodes' })
+      expect(response.statusCode).toBe(404)
+      expect(response.json().message).toMatch(/REDIS_CLUSTER=true/)
+    } finally {
+      await app.close()
+    }
+  })
+})
