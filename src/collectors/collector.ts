@@ -20,6 +20,11 @@ export interface ReadContext {
   /** INFO ALL of this same collection, for a collector whose commands depend on it (cluster mode). */
   info: Promise<ParsedInfo>
   /**
+   * INFO's `redis_mode` (`standalone`, `sentinel`, `cluster`): the previous collection's once there
+   * was one, so reads that only apply to one mode still go out together with INFO.
+   */
+  mode: Promise<string>
+  /**
    * Runs a read that needs an optional command. The first reply error (renamed, disabled,
    * ACL-denied) drops that command for the life of the scrape with one warn line, and the read
    * answers undefined from then on; timeouts and lost connections fail the collection as INFO would.

@@ -11,16 +11,19 @@ export interface LatencySpike {
 /** LATENCY LATEST: the latest spike of each latency-monitor event (optional: managed Redis may refuse it). */
 export const latencyCollector: Collector<LatencySpike[]> = {
   name: 'latency',
-  read: (redis, { optional }) =>
-    optional('LATENCY', async () => {
-      // [event, unix time of the latest spike, its duration in ms, the all-time max in ms]
-      const rows = (await redis.call('LATENCY', 'LATEST')) as unknown[][]
-      return rows.map((row) => ({
-        event: String(row[0]),
-        lastUnixSeconds: Number(row[1]),
-        durationSeconds: Number(row[2]) / 1000,
-      }))
-    }),
+  // A Sentinel does not know LATENCY: never sent there.
+  read: async (redis, { optional, mode }) =>
+    (await mode) === 'sentinel'
+      ? undefined
+      : optional('LATENCY', async () => {
+          // [event, unix time of the latest spike, its duration in ms, the all-time max in ms]
+          const rows = (await redis.call('LATENCY', 'LATEST')) as unknown[][]
+          return rows.map((row) => ({
+            event: String(row[0]),
+            lastUnixSeconds: Number(row[1]),
+            durationSeconds: Number(row[2]) / 1000,
+          }))
+        }),
   register(registry: Registry, view: View) {
     const spikes = (pick: (s: LatencySpike) => number) =>
       fromReading(view, latencyCollector, (latest) =>

@@ -12,7 +12,9 @@ import {
   type Snapshot,
   type View,
 } from './collector.js'
-import { parseInfo } from './info-parser.js'
+import { type ParsedInfo, parseInfo } from './info-parser.js'
+
+const modeOf = (info: ParsedInfo) => info.fields['redis_mode'] ?? 'standalone'
 
 export interface ScrapeOptions {
   /** Where commands go: the service's PoolMonitor, or one /scrape target's connection. */
@@ -55,6 +57,8 @@ export function createScrape(options: ScrapeOptions): Scrape {
   let up = false
   let lastFailure: string | undefined
   let inFlight: Promise<Snapshot> | undefined
+  // A target does not change mode under the same address; known after its first collection.
+  let knownMode: string | undefined
   const unsupported = new Set<string>()
 
   const registers = [registry]
@@ -82,7 +86,9 @@ export function createScrape(options: ScrapeOptions): Scrape {
 
   async function readSnapshot(): Promise<Snapshot> {
     const info = redis.call('INFO', 'ALL').then((text) => parseInfo(String(text)))
-    const ctx: ReadContext = { info, optional }
+    const mode = knownMode !== undefined ? Promise.resolve(knownMode) : info.then(modeOf)
+    mode.catch(() => {})
+    const ctx: ReadContext = { info, mode, optional }
     // One Promise.all over INFO and every read: all go out at once, and a failure of any is handled.
     const [parsed, ...values] = await Promise.all([
       info,
@@ -116,6 +122,7 @@ export function createScrape(options: ScrapeOptions): Scrape {
     try {
       const taken = await Promise.race([work, deadline])
       snapshot = taken
+      knownMode = modeOf(taken.info)
       if (!up && lastFailure !== undefined) logger.info('Redis answers collections again')
       up = true
       lastFailure = undefined

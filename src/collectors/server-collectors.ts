@@ -5,6 +5,7 @@ import { infoCollector } from './info.js'
 import { keyspaceCollector } from './keyspace.js'
 import { latencyCollector } from './latency.js'
 import { replicationCollector } from './replication.js'
+import { sentinelCollector } from './sentinel.js'
 import { slowlogCollector } from './slowlog.js'
 
 /**
@@ -20,4 +21,5 @@ export const SERVER_COLLECTORS: readonly Collector[] = [
   latencyCollector,
   slowlogCollector,
   clusterCollector,
+  sentinelCollector,
 ]

@@ -11,19 +11,22 @@ export interface Slowlog {
 /** SLOWLOG LEN and the newest entry (optional: managed Redis may refuse it). */
 export const slowlogCollector: Collector<Slowlog> = {
   name: 'slowlog',
-  read: (redis, { optional }) =>
-    optional('SLOWLOG', async () => {
-      const [length, entries] = await Promise.all([
-        redis.call('SLOWLOG', 'LEN'),
-        redis.call('SLOWLOG', 'GET', '1'),
-      ])
-      const newest = (entries as unknown[][])[0]
-      return {
-        length: Number(length),
-        lastId: newest ? Number(newest[0]) : 0,
-        lastDurationSeconds: newest ? Number(newest[2]) / 1e6 : 0,
-      }
-    }),
+  // A Sentinel does not know SLOWLOG: never sent there.
+  read: async (redis, { optional, mode }) =>
+    (await mode) === 'sentinel'
+      ? undefined
+      : optional('SLOWLOG', async () => {
+          const [length, entries] = await Promise.all([
+            redis.call('SLOWLOG', 'LEN'),
+            redis.call('SLOWLOG', 'GET', '1'),
+          ])
+          const newest = (entries as unknown[][])[0]
+          return {
+            length: Number(length),
+            lastId: newest ? Number(newest[0]) : 0,
+            lastDurationSeconds: newest ? Number(newest[2]) / 1e6 : 0,
+          }
+        }),
   register(registry: Registry, view: View) {
     const slowlog = (pick: (s: Slowlog) => number) =>
       fromReading(view, slowlogCollector, (s) => [{ value: pick(s) }])
