@@ -25,6 +25,8 @@ const CONTRACT: Record<string, { severity?: string; threshold?: string; for?: st
   RedisSlowQueries: {},
   RedisHitRateLow: { threshold: '< 50' },
   RedisCacheFallbackActive: { severity: 'warning' },
+  RedisClusterStateFail: { severity: 'critical', threshold: '== 0', for: '1m' },
+  RedisClusterSlotsFail: { severity: 'critical', threshold: '> 0' },
 }
 
 /** Metric families that come from Prometheus and Alertmanager themselves, not from this project. */

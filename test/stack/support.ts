@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { parse } from 'yaml'
 import * as cacheDefinitions from '../../src/metrics/cache.js'
+import * as clusterDefinitions from '../../src/metrics/cluster.js'
 import * as definitions from '../../src/metrics/definitions.js'
 import { waitFor } from '../helpers/wait-for.js'
 
@@ -67,7 +68,7 @@ export function definedMetricNames(): Set<string> {
     if (typeof name === 'string') names.add(name)
     else for (const child of Object.values(value)) visit(child)
   }
-  for (const module of [definitions, cacheDefinitions])
+  for (const module of [definitions, cacheDefinitions, clusterDefinitions])
     for (const value of Object.values(module)) visit(value)
   return names
 }
