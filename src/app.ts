@@ -8,11 +8,13 @@ import type { Config } from './config/config.js'
 import clusterDiscoveryPlugin from './plugins/cluster-discovery.js'
 import poolMonitorPlugin from './plugins/pool-monitor.js'
 import registryPlugin, { UNMATCHED_ROUTE } from './plugins/registry.js'
+import scrapeTargetsPlugin from './plugins/scrape-targets.js'
 import serverStatsPlugin from './plugins/server-stats.js'
 import workloadPlugin, { type WorkloadOptions } from './plugins/workload.js'
 import discoveryRoutes from './routes/discovery.js'
 import { healthRoutes, liveRoutes } from './routes/health.js'
 import metricsRoutes from './routes/metrics.js'
+import scrapeRoutes from './routes/scrape.js'
 import statusRoutes from './routes/status.js'
 import { webViewsPlugin } from './views/web.js'
 
@@ -40,6 +42,7 @@ async function serviceApp(fastify: FastifyInstance, options: ServiceAppOptions) 
   await fastify.register(poolMonitorPlugin, { config })
   await fastify.register(serverStatsPlugin, { config })
   await fastify.register(clusterDiscoveryPlugin, { config })
+  await fastify.register(scrapeTargetsPlugin, { config })
   const workload = options.workload ?? config.workload
   if (workload) await fastify.register(workloadPlugin, workload === true ? {} : workload)
 
@@ -63,7 +66,7 @@ async function serviceApp(fastify: FastifyInstance, options: ServiceAppOptions) 
       reply.code(404).send({
         statusCode: 404,
         error: 'Not Found',
-        message: `no route for ${request.method} here; routes: /, /metrics, /health/live, /health/ready, /health, /status, /status/history`,
+        message: `no route for ${request.method} here; routes: /, /metrics, /scrape, /health/live, /health/ready, /health, /status, /status/history`,
       })
     })
   })
@@ -82,6 +85,8 @@ async function serviceApp(fastify: FastifyInstance, options: ServiceAppOptions) 
   await fastify.register(liveRoutes)
   await fastify.register(metricsRoutes, { config })
   await fastify.register(discoveryRoutes, { config, cluster: fastify.clusterDiscovery })
+  // A scrape like /metrics: outside under-pressure's scope for the same reason.
+  await fastify.register(scrapeRoutes, { config })
 
   await fastify.register(async function pressured(scope) {
     const heapLimit = getHeapStatistics().heap_size_limit

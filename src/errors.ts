@@ -72,3 +72,18 @@ export const ClusterKeyRequiredError = createError(
   'On a Redis Cluster, withConnection() needs { key } to know which node to lease a connection on',
   400,
 )
+export const ScrapeTargetInvalidError = createError(
+  'RPM_SCRAPE_TARGET_INVALID',
+  'Invalid /scrape request: %s',
+  400,
+)
+export const ScrapeTargetForbiddenError = createError(
+  'RPM_SCRAPE_TARGET_FORBIDDEN',
+  'The target %s is not in SCRAPE_TARGETS (nor among the nodes the service discovered); no connection was opened',
+  403,
+)
+export const ScrapeDisabledError = createError(
+  'RPM_SCRAPE_DISABLED',
+  '/scrape is off: SCRAPE_TARGETS is not set and the service discovered no nodes',
+  404,
+)

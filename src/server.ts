@@ -1,10 +1,8 @@
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import pino, { type Logger } from 'pino'
-import { Counter, Gauge } from 'prom-client'
 import { buildApp } from './app.js'
 import type { Config } from './config/config.js'
-import { processLimitMetrics } from './metrics/process.js'
 import { installFdGuard } from './process/fd-guard.js'
 import { defaultMaxConnections, FD_HEADROOM, isFdExhaustion, openFilesSoftLimit } from './process/fd-limit.js'
 import { type HealthListener, listenForHealth } from './process/health-listener.js'
@@ -62,11 +60,9 @@ export async function startServer(options: StartServerOptions): Promise<FastifyI
     )
   let fdExhaustions = 0
   let fdExhausted = false
-  let fdCounter: Counter<'where'> | undefined
   const fdGuard = installFdGuard({
     onExhausted: (err, where) => {
       fdExhaustions++
-      fdCounter?.inc({ where: where === 'accept' ? 'accept' : 'memory_sample' })
       if (fdExhaustions === 1 || !fdExhausted) logger.error({ err, where }, 'out of file descriptors')
       fdExhausted = true
     },
@@ -94,18 +90,6 @@ export async function startServer(options: StartServerOptions): Promise<FastifyI
     )
   }
   app.server.maxConnections = maxConnections
-  const registers = [app.metricsRegistry]
-  fdCounter = new Counter({ ...processLimitMetrics.fdExhausted, registers })
-  for (const where of ['memory_sample', 'accept']) fdCounter.inc({ where }, 0)
-  const dropped = new Counter({ ...processLimitMetrics.httpConnectionsDropped, registers })
-  const maxGauge = new Gauge({ ...processLimitMetrics.httpMaxConnections, registers })
-  // Node closes sockets beyond maxConnections itself and says so with 'drop' (Node 18.6+).
-  const countDrops = (server: NodeJS.EventEmitter, listener: string) => {
-    dropped.inc({ listener }, 0)
-    server.on('drop', () => dropped.inc({ listener }))
-  }
-  countDrops(app.server, 'main')
-  maxGauge.set({ listener: 'main' }, maxConnections)
   // After listen() Node has no error listener on the server: an accept failing with EMFILE would be
   // an uncaught exception. libuv closes the pending sockets itself; count it and carry on.
   app.server.on('error', (err) => {
@@ -137,8 +121,6 @@ export async function startServer(options: StartServerOptions): Promise<FastifyI
     await app.listen({ host: config.host, port: config.port })
     if (config.connections.healthPort !== undefined) {
       health = await listenForHealth(app, { host: config.host, port: config.connections.healthPort })
-      countDrops(health.server, 'health')
-      maxGauge.set({ listener: 'health' }, health.server.maxConnections)
     }
   } catch (err) {
     grace.uninstall()

@@ -13,6 +13,8 @@ import {
   type RedisEndpoint,
   type TlsSettings,
 } from '../redis/endpoint.js'
+import { patternProblem } from '../targets/allow-list.js'
+import { NO_PASSWORDS, parseTargetPasswords, type TargetPasswords } from '../targets/passwords.js'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const
@@ -67,6 +69,13 @@ export interface Config {
     readonly max: number | undefined
     /** A second listener serving only /health/*; undefined: none. */
     readonly healthPort: number | undefined
+  }
+  /** GET /scrape?target= (SCRAPE_TARGETS, SCRAPE_TARGETS_MAX, REDIS_TARGET_PASSWORDS_FILE). */
+  readonly scrape: {
+    readonly targets: readonly string[]
+    readonly maxTargets: number
+    /** Holds secrets: never log it. */
+    readonly passwords: TargetPasswords
   }
 }
 
@@ -411,6 +420,31 @@ export const VARIABLES = {
     schema: decimal(0, 100),
     description: 'above this heap use, routes other than /health/live and /metrics answer 503',
   }),
+  SCRAPE_TARGETS: variable({
+    default: undefined,
+    expects:
+      'comma-separated host:port patterns, * matching any characters, such as redis-*.internal:6379,10.0.0.*',
+    schema: optionalText().transform((s) =>
+      (s ?? '')
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    ),
+    description: 'allow-list of GET /scrape?target= (unset and nothing discovered: /scrape answers 404)',
+  }),
+  SCRAPE_TARGETS_MAX: variable({
+    default: '1000',
+    expects: 'an integer from 1 to 100000',
+    schema: int(1, 100_000),
+    description:
+      '/scrape targets whose connections are kept at once; the least recently scraped is closed first',
+  }),
+  REDIS_TARGET_PASSWORDS_FILE: variable({
+    default: undefined,
+    expects: 'a readable JSON file from target URL (redis://[user@]host:port) to password',
+    schema: optionalText(),
+    description: "passwords of /scrape targets (redis_exporter's --redis.password-file format)",
+  }),
   BENCH_POOL_LOAD: variable({
     default: 'false',
     expects: 'true or false',
@@ -515,6 +549,33 @@ function readSecret(
     problems.push(`${name} expects ${VARIABLES[name].expects}; cannot read ${path} (${code})`)
     return undefined
   }
+}
+
+/** REDIS_TARGET_PASSWORDS_FILE, read and checked at start (and on SIGHUP). */
+function readTargetPasswords(
+  path: string | undefined,
+  readFile: (path: string) => string,
+  problems: string[],
+): TargetPasswords {
+  if (path === undefined) return NO_PASSWORDS
+  let text: string
+  try {
+    text = readFile(path)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable'
+    problems.push(
+      `REDIS_TARGET_PASSWORDS_FILE expects ${VARIABLES.REDIS_TARGET_PASSWORDS_FILE.expects}; cannot read ${path} (${code})`,
+    )
+    return NO_PASSWORDS
+  }
+  const parsed = parseTargetPasswords(text)
+  if ('problem' in parsed) {
+    problems.push(
+      `REDIS_TARGET_PASSWORDS_FILE expects ${VARIABLES.REDIS_TARGET_PASSWORDS_FILE.expects}; in ${path}, ${parsed.problem}`,
+    )
+    return NO_PASSWORDS
+  }
+  return parsed
 }
 
 type PemKind = 'certificates' | 'key'
@@ -622,6 +683,11 @@ export function parseConfig(
   }
 
   const s = values
+  for (const pattern of s.SCRAPE_TARGETS ?? []) {
+    const problem = patternProblem(pattern)
+    if (problem) problems.push(`SCRAPE_TARGETS expects ${VARIABLES.SCRAPE_TARGETS.expects}; ${problem}`)
+  }
+  const targetPasswords = readTargetPasswords(s.REDIS_TARGET_PASSWORDS_FILE, readFile, problems)
   if (
     s.STATUS_MEMORY_WARNING_PERCENT !== undefined &&
     s.STATUS_MEMORY_CRITICAL_PERCENT !== undefined &&
@@ -707,6 +773,7 @@ export function parseConfig(
     pressure: { maxEventLoopDelayMs: s.MAX_EVENT_LOOP_DELAY_MS, maxHeapUsedPercent: s.MAX_HEAP_USED_PERCENT },
     workload: s.BENCH_POOL_LOAD,
     connections: { max: s.MAX_CONNECTIONS, healthPort: s.HEALTH_PORT },
+    scrape: { targets: s.SCRAPE_TARGETS ?? [], maxTargets: s.SCRAPE_TARGETS_MAX, passwords: targetPasswords },
   }
   return deepFreeze(config)
 }

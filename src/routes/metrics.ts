@@ -64,7 +64,8 @@ interface MetricSnapshot {
   type: string
 }
 
-async function renderOpenMetrics(registry: Registry): Promise<string> {
+/** A registry in OpenMetrics 1.0 text (with `# EOF`), leaving the registry itself untouched. */
+export async function renderOpenMetrics(registry: Registry): Promise<string> {
   const families = await Promise.all(
     (registry.getMetricsAsArray() as unknown as Array<{ get(): Promise<MetricSnapshot> }>).map((metric) =>
       openMetricsFormatter.getMetricsAsString({

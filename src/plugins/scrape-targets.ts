@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Logger } from 'pino'
+import type { Config } from '../config/config.js'
+import { serverSideCollection } from '../targets/collection.js'
+import { createScrapeTargets, type ScrapeTargets } from '../targets/scrape-targets.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** /scrape: the allow-list (`addDiscovered` for Sentinel and Cluster nodes) and the target cache. */
+    scrapeTargets: ScrapeTargets
+  }
+}
+
+export interface ScrapeTargetsPluginOptions {
+  config: Config
+}
+
+/** The /scrape targets: allow-list, passwords, the bounded cache; closed with the app. */
+async function scrapeTargetsPlugin(fastify: FastifyInstance, { config }: ScrapeTargetsPluginOptions) {
+  const targets = createScrapeTargets({
+    patterns: config.scrape.targets,
+    maxTargets: config.scrape.maxTargets,
+    passwords: config.scrape.passwords,
+    tls: config.tls,
+    commandTimeoutMs: config.pool.commandTimeoutMs,
+    logger: fastify.log.child({ component: 'scrape' }) as Logger,
+    createCollection: serverSideCollection,
+  })
+  fastify.decorate('scrapeTargets', targets)
+  fastify.addHook('onClose', async () => {
+    await targets.close()
+  })
+}
+
+export default fp(scrapeTargetsPlugin, { name: 'rpm-scrape-targets', fastify: '5.x' })

@@ -1,0 +1,24 @@
+import { createKeyGroupCollector } from '../collectors/key-group-collector.js'
+import { createScrape } from '../collectors/scrape.js'
+import { SERVER_COLLECTORS } from '../collectors/server-collectors.js'
+import type { CreateCollection } from './target-state.js'
+
+/**
+ * A target's families: every server-side collector /metrics has, on the target's own registry over
+ * its own connection, plus key groups of the target's database when the query asks for them
+ * (`check-keys`, redis_exporter's parameter). Key-group passes run in the background while the
+ * target stays cached; a scrape serves the latest pass, never waits for one (the first scrapes
+ * after a target appears have none yet).
+ */
+export const serverSideCollection: CreateCollection = ({ redis, registry, logger, target, checkKeys }) =>
+  createScrape({
+    redis,
+    registry,
+    logger,
+    collectors: [
+      ...SERVER_COLLECTORS,
+      ...(checkKeys.length > 0
+        ? [createKeyGroupCollector({ redis, logger, keyGroups: { patterns: checkKeys, db: target.db } })]
+        : []),
+    ],
+  })
