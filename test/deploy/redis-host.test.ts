@@ -28,7 +28,13 @@ import { REDIS_DEPLOY_DIR } from './support.js'
 const execFileAsync = promisify(execFile)
 const SETUP = join(REDIS_DEPLOY_DIR, 'setup-redis.sh')
 const ROLLBACK = join(REDIS_DEPLOY_DIR, 'rollback-redis.sh')
-const SCRIPTS = [SETUP, ROLLBACK, join(REDIS_DEPLOY_DIR, 'host-lib.sh')]
+const SCRIPTS = [
+  SETUP,
+  ROLLBACK,
+  join(REDIS_DEPLOY_DIR, 'host-lib.sh'),
+  join(REDIS_DEPLOY_DIR, 'kubernetes/init.sh'),
+  join(REDIS_DEPLOY_DIR, 'kubernetes/probe.sh'),
+]
 const UNIT = join(REDIS_DEPLOY_DIR, 'redis-server.service')
 const BACKUPS = 'var/backups/redis-setup'
 

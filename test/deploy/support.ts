@@ -6,7 +6,7 @@ import {
   PrometheusRule,
   ServiceMonitor,
 } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1'
-import { Deployment } from 'kubernetes-models/apps/v1'
+import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1'
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1'
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1'
 import { ConfigMap, Secret, Service, ServiceAccount } from 'kubernetes-models/v1'
@@ -37,6 +37,11 @@ export const KINDS: Record<string, Kind> = {
     model: Deployment,
     typeModule: 'kubernetes-models/apps/v1/Deployment',
     typeName: 'IDeployment',
+  },
+  'apps/v1/StatefulSet': {
+    model: StatefulSet,
+    typeModule: 'kubernetes-models/apps/v1/StatefulSet',
+    typeName: 'IStatefulSet',
   },
   'v1/Service': { model: Service, typeModule: 'kubernetes-models/v1/Service', typeName: 'IService' },
   'v1/ConfigMap': { model: ConfigMap, typeModule: 'kubernetes-models/v1/ConfigMap', typeName: 'IConfigMap' },
