@@ -4,6 +4,8 @@
 // is served as it is. Untrusted text (key names, reasons) only ever goes through textContent.
 ;(() => {
   const POLL_MS = 5000
+  // The charts cover this much: after a restart with HISTORY_FILE, the hours before it too.
+  const WINDOW_MS = 6 * 3600 * 1000
   const CHART_HEIGHT = 180
   const BREAKER_LEVEL = { closed: 0, half_open: 1, open: 2 }
   const BREAKER_NAMES = ['closed', 'half-open', 'open']
@@ -184,9 +186,19 @@
     return response.json()
   }
 
+  // The first poll reads the whole window; later polls only what came after the newest sample.
+  let history = []
+  function historyPath() {
+    const newest = history.at(-1)
+    if (!newest) return `status/history?since=${WINDOW_MS / 3600000}h`
+    return `status/history?since=${encodeURIComponent(new Date(Date.parse(newest.timestamp) + 1).toISOString())}`
+  }
+
   async function poll() {
     try {
-      const [status, history] = await Promise.all([getJson('status'), getJson('status/history')])
+      const [status, fresh] = await Promise.all([getJson('status'), getJson(historyPath())])
+      const from = Date.now() - WINDOW_MS
+      history = history.concat(fresh).filter((s) => Date.parse(s.timestamp) >= from)
       drawStatus(status)
       drawHistory(history)
       $('banner').hidden = true

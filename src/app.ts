@@ -6,6 +6,7 @@ import pino, { type Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { Config } from './config/config.js'
 import clusterDiscoveryPlugin from './plugins/cluster-discovery.js'
+import historyPlugin from './plugins/history.js'
 import poolMonitorPlugin from './plugins/pool-monitor.js'
 import registryPlugin, { UNMATCHED_ROUTE } from './plugins/registry.js'
 import scrapeTargetsPlugin from './plugins/scrape-targets.js'
@@ -13,6 +14,7 @@ import serverStatsPlugin from './plugins/server-stats.js'
 import workloadPlugin, { type WorkloadOptions } from './plugins/workload.js'
 import discoveryRoutes from './routes/discovery.js'
 import { healthRoutes, liveRoutes } from './routes/health.js'
+import historyRoutes from './routes/history.js'
 import metricsRoutes from './routes/metrics.js'
 import scrapeRoutes from './routes/scrape.js'
 import statusRoutes from './routes/status.js'
@@ -40,6 +42,7 @@ async function serviceApp(fastify: FastifyInstance, options: ServiceAppOptions) 
   const { config } = options
   await fastify.register(registryPlugin, options.registry ? { registry: options.registry } : {})
   await fastify.register(poolMonitorPlugin, { config })
+  await fastify.register(historyPlugin, { config })
   await fastify.register(serverStatsPlugin, { config })
   await fastify.register(clusterDiscoveryPlugin, { config })
   await fastify.register(scrapeTargetsPlugin, { config })
@@ -98,6 +101,7 @@ async function serviceApp(fastify: FastifyInstance, options: ServiceAppOptions) 
     })
     await scope.register(healthRoutes, { startedAt: options.startedAt ?? Date.now() })
     await scope.register(statusRoutes)
+    await scope.register(historyRoutes, { defaultLimit: config.status.historySize })
     await scope.register(webViewsPlugin)
   })
 }

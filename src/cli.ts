@@ -51,6 +51,13 @@ const commands: Record<string, Command> = {
       return statusCommand(argv, process.env)
     },
   },
+  history: {
+    summary: 'status samples of HISTORY_FILE or a running service (--since 1h, --json, --csv)',
+    async standalone(argv) {
+      const { historyCommand } = await import('./views/history.js')
+      return historyCommand(argv, process.env)
+    },
+  },
   top: {
     summary: 'live terminal dashboard of the Redis (q or Ctrl+C to quit)',
     async standalone(argv) {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
+import type { HistoryQuery, HistoryStore } from '../history/types.js'
 import type { Collector, RedisCommander } from './collector.js'
 import {
   createKeyGroupCollector,
@@ -37,8 +38,10 @@ export interface ServerStatsOptions {
    */
   openDatabase?: (db: number) => DatabaseConnection
   thresholds?: Partial<StatusThresholds>
-  /** Samples kept for /status/history. @default 100 */
+  /** Samples kept for /status/history (in memory; the default answer with a store). @default 100 */
   historySize?: number
+  /** Where history samples go (the service's HISTORY_FILE); the in-memory ring when absent. */
+  history?: HistoryStore
   /** How often a history sample (a collection) is taken in the background. @default 5000 */
   historyIntervalMs?: number
   /** Budget of a background collection. @default 2000 */
@@ -53,7 +56,8 @@ export interface ServerStatsOptions {
 export interface ServerStats {
   collect(options: { timeoutMs: number }): Promise<CollectResult>
   status(input: { latencyMs: number | undefined; breaker: BreakerState }): StatusReport
-  history(): HistorySample[]
+  /** Samples oldest first: the newest `historySize` without a query. */
+  history(query?: HistoryQuery): HistorySample[]
   start(): void
   close(): Promise<void>
 }
@@ -97,6 +101,7 @@ export function createServerStats(options: ServerStatsOptions): ServerStats {
     keyGroups: () => keyGroups?.latest() ?? [],
     thresholds,
     historySize: options.historySize ?? 100,
+    ...(options.history ? { store: options.history } : {}),
     historyIntervalMs: options.historyIntervalMs ?? 5000,
     backgroundTimeoutMs: options.backgroundTimeoutMs ?? 2000,
     ...(options.context ? { context: options.context } : {}),

@@ -1,3 +1,5 @@
+import { createMemoryHistory } from '../history/memory.js'
+import { type HistoryQuery, type HistorySample, type HistoryStore, listed } from '../history/types.js'
 import { clusterState } from './cluster.js'
 import type { View } from './collector.js'
 import { infoNumber, type ParsedInfo } from './info-parser.js'
@@ -18,20 +20,11 @@ export interface ClientContext {
   latencyMs: number | undefined
   breaker: BreakerState
   poolUtilizationPercent: number | undefined
+  /** A cache layer in the same process serves from its fallback. @default false */
+  fallbackActive?: boolean
 }
 
-export interface HistorySample {
-  timestamp: string
-  available: boolean
-  used_memory_bytes: number | null
-  memory_usage_percent: number | null
-  hit_rate_percent: number | null
-  ops_per_sec: number | null
-  connected_clients: number | null
-  latency_ms: number | null
-  pool_utilization_percent: number | null
-  circuit_breaker_state: BreakerState | null
-}
+export type { HistorySample } from '../history/types.js'
 
 export interface StatusReport {
   available: boolean
@@ -61,6 +54,8 @@ export interface StatusHistoryOptions {
   keyGroups: () => KeyGroupResult[]
   thresholds: StatusThresholds
   historySize: number
+  /** Where samples go; the in-memory ring of `historySize` when absent. */
+  store?: HistoryStore
   historyIntervalMs: number
   backgroundTimeoutMs: number
   context?: () => ClientContext
@@ -69,7 +64,8 @@ export interface StatusHistoryOptions {
 
 export interface StatusHistory {
   status(input: { latencyMs: number | undefined; breaker: BreakerState }): StatusReport
-  history(): HistorySample[]
+  /** Samples oldest first: the newest `historySize` without a query. */
+  history(query?: HistoryQuery): HistorySample[]
   start(): void
   close(): void
 }
@@ -85,15 +81,21 @@ const lifetimeTotals = (info: ParsedInfo) => ({
  */
 export function createStatusHistory(options: StatusHistoryOptions): StatusHistory {
   const { view, thresholds, now } = options
-  const history: Array<HistorySample & { hits: number; misses: number }> = []
+  const store = options.store ?? createMemoryHistory({ size: options.historySize })
+  // The hit-rate window: lifetime counters of the latest samples, seeded from the store so a
+  // restart with HISTORY_FILE keeps judging over the same window.
+  const window: Array<{ available: boolean; hits: number; misses: number }> = store
+    .query({ limit: options.historySize })
+    .map((s) => ({ available: s.available, hits: s.keyspace_hits ?? 0, misses: s.keyspace_misses ?? 0 }))
   let timer: NodeJS.Timeout | undefined
   let closed = false
 
   /** Hit rate over the history window when it saw enough lookups, else over the server's lifetime. */
   function hitRate(info: ParsedInfo): number | null {
     const current = lifetimeTotals(info)
-    const oldest = history.find((h) => h.available)
-    if (oldest) {
+    const oldest = window.find((h) => h.available)
+    // Counters going backwards mean Redis restarted inside the window: judge its lifetime instead.
+    if (oldest && current.hits >= oldest.hits && current.misses >= oldest.misses) {
       const windowed = hitRatePercent(
         current.hits - oldest.hits,
         current.misses - oldest.misses,
@@ -151,9 +153,9 @@ export function createStatusHistory(options: StatusHistoryOptions): StatusHistor
     const result = await options.collect({ timeoutMs: options.backgroundTimeoutMs })
     const ctx = options.context?.()
     const info = result.ok ? view()?.info : undefined
-    const totals = info ? lifetimeTotals(info) : { hits: 0, misses: 0 }
+    const totals = info ? lifetimeTotals(info) : undefined
     const field = (name: string) => (info ? (infoNumber(info, name) ?? null) : null)
-    history.push({
+    store.append({
       timestamp: new Date(now()).toISOString(),
       available: info !== undefined,
       used_memory_bytes: field('used_memory'),
@@ -164,9 +166,13 @@ export function createStatusHistory(options: StatusHistoryOptions): StatusHistor
       latency_ms: ctx?.latencyMs ?? null,
       pool_utilization_percent: ctx?.poolUtilizationPercent ?? null,
       circuit_breaker_state: ctx?.breaker ?? null,
-      ...totals,
+      total_keys: info ? Object.values(info.keyspace).reduce((n, e) => n + e.keys, 0) : null,
+      fallback_in_use: ctx?.fallbackActive === true,
+      keyspace_hits: totals?.hits ?? null,
+      keyspace_misses: totals?.misses ?? null,
     })
-    while (history.length > options.historySize) history.shift()
+    window.push({ available: info !== undefined, hits: totals?.hits ?? 0, misses: totals?.misses ?? 0 })
+    while (window.length > options.historySize) window.shift()
   }
 
   const schedule = () => {
@@ -179,7 +185,7 @@ export function createStatusHistory(options: StatusHistoryOptions): StatusHistor
 
   return {
     status,
-    history: () => history.map(({ hits: _h, misses: _m, ...sample }) => sample),
+    history: (query) => store.query(query ?? { limit: options.historySize }).map(listed),
     start() {
       if (timer || closed) return
       sample().finally(schedule)

@@ -7,7 +7,7 @@ import type { HistoryQuery, HistoryStore, StoredSample } from './types.js'
 
 export { parseDuration, parseSince } from './duration.js'
 export { createMemoryHistory } from './memory.js'
-export { createSqliteHistory, MIGRATIONS, TABLE } from './sqlite.js'
+export { createSqliteHistory, MIGRATIONS, readSqliteHistory, TABLE } from './sqlite.js'
 export { SQLITE_NODE_VERSIONS, sqliteAvailable } from './sqlite-runtime.js'
 export type { HistoryQuery, HistorySample, HistoryStore, StoredSample } from './types.js'
 

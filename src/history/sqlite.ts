@@ -74,6 +74,9 @@ export interface SqliteHistoryStore extends HistoryStore {
 }
 
 const DAY_MS = 86_400_000
+
+/** The newest `?2` samples at or after `?1` (a negative limit is no limit in SQLite), oldest first. */
+const NEWEST_SQL = `SELECT * FROM (SELECT * FROM ${TABLE} WHERE timestamp >= ? ORDER BY timestamp DESC, id DESC LIMIT ?) ORDER BY timestamp, id`
 const num = (v: SqlValue | undefined): number | null => (v === null || v === undefined ? null : Number(v))
 
 function toRow(s: StoredSample): SqlValue[] {
@@ -191,9 +194,7 @@ export function createSqliteHistory(options: SqliteHistoryOptions): SqliteHistor
   const insert = db.prepare(
     `INSERT INTO ${TABLE} (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`,
   )
-  const newest = db.prepare(
-    `SELECT * FROM (SELECT * FROM ${TABLE} WHERE timestamp >= ? ORDER BY timestamp DESC, id DESC LIMIT ?) ORDER BY timestamp, id`,
-  )
+  const newest = db.prepare(NEWEST_SQL)
   const deleteBatch = db.prepare(
     `DELETE FROM ${TABLE} WHERE id IN (SELECT id FROM ${TABLE} WHERE timestamp < ? ORDER BY timestamp LIMIT ?)`,
   )
@@ -290,5 +291,33 @@ export function createSqliteHistory(options: SqliteHistoryOptions): SqliteHistor
       } catch {}
       db.close()
     },
+  }
+}
+
+/**
+ * Reads samples from a history file without writing to it (the `history` command, next to a
+ * running service): read-only, no migration, no retention. Throws HistoryUnavailableError when
+ * the file is missing, not a history file, or from a newer release.
+ */
+export function readSqliteHistory(file: string, query: HistoryQuery): StoredSample[] {
+  const sqlite = loadSqlite()
+  if (!sqlite) throw new HistoryUnavailableError(file, `node:sqlite needs ${SQLITE_NODE_VERSIONS}`)
+  let db: DatabaseSync | undefined
+  try {
+    db = new sqlite.DatabaseSync(file, { readOnly: true })
+    db.exec('PRAGMA busy_timeout = 1000')
+    const version = Number(db.prepare('PRAGMA user_version').get()?.['user_version'] ?? 0)
+    if (version === 0) throw new Error(`it holds no ${TABLE} table`)
+    if (version > MIGRATIONS.length)
+      throw new Error(`its schema version ${version} is newer than this release knows (${MIGRATIONS.length})`)
+    return db
+      .prepare(NEWEST_SQL)
+      .all(query.sinceMs ?? Number.MIN_SAFE_INTEGER, query.limit ?? -1)
+      .map(fromRow)
+  } catch (err) {
+    if ((err as { code?: string }).code === 'RPM_HISTORY_UNAVAILABLE') throw err
+    throw new HistoryUnavailableError(file, reason(err))
+  } finally {
+    db?.close()
   }
 }

@@ -30,6 +30,10 @@ export interface StoredSample extends HistorySample {
   keyspace_misses: number | null
 }
 
+/** The listed keys of a stored sample: the lifetime counters stay inside the store. */
+export const listed = ({ keyspace_hits: _h, keyspace_misses: _m, ...sample }: StoredSample): HistorySample =>
+  sample
+
 export interface HistoryQuery {
   /** Epoch ms; samples at or after it. */
   sinceMs?: number

@@ -50,6 +50,8 @@ async function serverStatsPlugin(fastify: FastifyInstance, { config }: ServerSta
     },
     thresholds: { ...config.status },
     historySize: config.status.historySize,
+    historyIntervalMs: config.history.intervalMs,
+    history: fastify.statusHistory,
     autoMemoryPurge: { ...config.autoMemoryPurge },
     context: () => {
       const monitor = fastify.poolMonitor
@@ -57,6 +59,8 @@ async function serverStatsPlugin(fastify: FastifyInstance, { config }: ServerSta
         latencyMs: monitor.health().lastProbe?.latencyMs,
         breaker: monitor.breakerState(),
         poolUtilizationPercent: monitor.stats().utilizationPercent,
+        // The workload's cache layer, when one is registered in this process.
+        fallbackActive: fastify.cacheLayer?.fallbackActive === true,
       }
     },
   })
@@ -69,6 +73,6 @@ async function serverStatsPlugin(fastify: FastifyInstance, { config }: ServerSta
 
 export default fp(serverStatsPlugin, {
   name: 'rpm-server-stats',
-  dependencies: ['rpm-registry', 'rpm-pool-monitor'],
+  dependencies: ['rpm-registry', 'rpm-pool-monitor', 'rpm-history'],
   fastify: '5.x',
 })

@@ -1,12 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 
-/** GET /status (Redis snapshot with the pool's latency and breaker) and GET /status/history. */
+/** GET /status: the Redis snapshot with the pool's latency and breaker (history: routes/history.ts). */
 export default async function statusRoutes(fastify: FastifyInstance) {
   fastify.get('/status', async () => {
     const health = fastify.poolMonitor.health()
     const latencyMs = health.lastProbe?.ok ? health.lastProbe.latencyMs : undefined
     return fastify.serverStats.status({ latencyMs, breaker: health.breaker })
   })
-
-  fastify.get('/status/history', async () => fastify.serverStats.history())
 }

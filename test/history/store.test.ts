@@ -70,7 +70,7 @@ describe('the node:sqlite ExperimentalWarning', () => {
         'ExperimentalWarning',
       )
       process.emitWarning(
-        'Frobnication is an experimental feature and might change at any time',
+        'Frobnication is an experimental feature (expected: printed by the warning-filter test)',
         'ExperimentalWarning',
       )
       process.emitWarning(
@@ -82,7 +82,7 @@ describe('the node:sqlite ExperimentalWarning', () => {
       process.off('warning', listener)
     }
     expect(seen).toEqual([
-      'ExperimentalWarning: Frobnication is an experimental feature and might change at any time',
+      'ExperimentalWarning: Frobnication is an experimental feature (expected: printed by the warning-filter test)',
       'DeprecationWarning: SQLite is an experimental feature, but this is a DeprecationWarning',
     ])
   })

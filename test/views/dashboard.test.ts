@@ -41,6 +41,8 @@ const history: HistorySample[] = Array.from({ length: 30 }, (_, i) => ({
   latency_ms: 0.5,
   pool_utilization_percent: 10,
   circuit_breaker_state: 'closed',
+  total_keys: 1000,
+  fallback_in_use: false,
 }))
 
 const render = (props: Partial<DashboardProps>) => {
