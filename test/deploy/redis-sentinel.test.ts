@@ -14,7 +14,7 @@ const REDIS_CONF = readFileSync(join(REDIS_DEPLOY_DIR, 'redis.conf'), 'utf8')
 const SENTINEL_CONF = readFileSync(join(REDIS_DEPLOY_DIR, 'sentinel.conf'), 'utf8')
 const PASSWORD = 'deploy-sentinel-test-5f1c9a0e7b'
 const settings = sentinelSettings(SENTINEL_CONF)
-const [MASTER, , , QUORUM] = settings['monitor']!.split(' ')
+const [MASTER = '', , , QUORUM] = settings['monitor']!.split(' ')
 /** `sentinel <name> <master> <value>`: the value for our master. */
 const perMaster = (name: string) => {
   const [master, value] = settings[name]!.split(' ')
