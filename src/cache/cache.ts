@@ -278,19 +278,27 @@ export function createCache(options: CacheOptions): Cache {
     }
   }
 
-  /** The JSON text under `key` and where it came from, counting the lookup once. */
+  /**
+   * The local copy of `key` when the near cache holds it (counted as a hit), else undefined
+   * (counted as a near miss for a near-cached namespace). Synchronous: a local hit costs no
+   * promise of its own.
+   */
+  function localCopy(ns: Namespace, key: string): string | undefined {
+    if (!ns.near) return undefined
+    const local = near!.ready ? near!.lookup(key) : undefined
+    if (local === undefined) {
+      counters.nearMiss()
+      return undefined
+    }
+    counters.nearHit()
+    ns.count.hit()
+    return local
+  }
+
+  /** The JSON text under `key` from Redis or the fallback, counting the lookup once. */
   async function lookup(ns: Namespace, key: string): Promise<string | undefined> {
     if (closed) throw new CacheClosedError(monitor.name)
     const useNear = ns.near && near!.ready
-    if (ns.near) {
-      const local = useNear ? near!.lookup(key) : undefined
-      if (local !== undefined) {
-        counters.nearHit()
-        ns.count.hit()
-        return local
-      }
-      counters.nearMiss()
-    }
     if (breakerOpen()) {
       enter(undefined)
       return fallbackRead(ns, key)
@@ -375,7 +383,7 @@ export function createCache(options: CacheOptions): Cache {
     async get<T>(namespace: string, key: CacheKey): Promise<T | undefined> {
       const ns = namespaceOf(namespace)
       const redisKey = `${namespace}:${key}`
-      const raw = await lookup(ns, redisKey)
+      const raw = (closed ? undefined : localCopy(ns, redisKey)) ?? (await lookup(ns, redisKey))
       return raw === undefined ? undefined : decode<T>(raw, ns, redisKey)
     },
 
@@ -386,6 +394,14 @@ export function createCache(options: CacheOptions): Cache {
       const running = inflight.get(redisKey)
       if (running) return running as Promise<T>
       const ns = namespaceOf(namespace)
+      const local = closed ? undefined : localCopy(ns, redisKey)
+      if (local !== undefined) {
+        try {
+          return Promise.resolve(decode<T>(local, ns, redisKey))
+        } catch (err) {
+          return Promise.reject(err)
+        }
+      }
       const flight = (async () => {
         const raw = await lookup(ns, redisKey)
         if (raw !== undefined) return decode<T>(raw, ns, redisKey)
