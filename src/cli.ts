@@ -1,8 +1,17 @@
+import { readFileSync } from 'node:fs'
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { ENV_VARS, flagName, parseConfig, VARIABLES } from './config/config.js'
 import { CONFIG_FLAGS, envWithFlags } from './config/flags.js'
 
 const PROGRAM = 'redis-pool-monitor'
+
+/** package.json sits one level above both src/ (tsx) and dist/ (the shipped build). */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string
+  }
+  return pkg.version
+}
 
 interface Command {
   summary: string
@@ -94,6 +103,7 @@ function help(): string {
       return `${flag}[${name}] ${v.description}${fallback}`
     }),
     `${`  -h, --help`.padEnd(width)}show this help`,
+    `${`  -v, --version`.padEnd(width)}print the version and exit`,
     '',
     'Examples:',
     `  REDIS_URL=redis://:secret@127.0.0.1:6379 ${PROGRAM}`,
@@ -112,6 +122,10 @@ function flagOf(message: string): string {
 
 async function main(argv: string[]): Promise<void> {
   const first = argv[0]
+  if (first === '--version' || first === '-v') {
+    process.stdout.write(`${version()}\n`)
+    return
+  }
   const named = first !== undefined && !first.startsWith('-')
   const name = named ? first : 'serve'
   const command = commands[name]

@@ -1,4 +1,19 @@
-import createError from '@fastify/error'
+import createFastifyError, { type FastifyErrorConstructor } from '@fastify/error'
+
+/**
+ * @fastify/error with its constructor type named by a named import: the declarations then say
+ * `FastifyErrorConstructor<...>` rather than `createError.FastifyErrorConstructor<...>`, which a
+ * consumer without esModuleInterop (node10, bundler resolution) cannot resolve.
+ */
+export type RpmErrorConstructor<C extends string, SC extends number> = FastifyErrorConstructor<{
+  code: C
+  statusCode: SC
+}>
+const createError = <C extends string, SC extends number>(
+  code: C,
+  message: string,
+  statusCode: SC,
+): RpmErrorConstructor<C, SC> => createFastifyError(code, message, statusCode)
 
 /**
  * Every error the library and the service raise, declared once with a stable code.

@@ -19,6 +19,7 @@ export { createKeyGroupCollector, type KeyGroupCollector } from './collectors/ke
 export { type CollectResult, createScrape, type Scrape, type ScrapeOptions } from './collectors/scrape.js'
 export { SERVER_COLLECTORS } from './collectors/server-collectors.js'
 export { createServerStats, type ServerStats, type StatusReport } from './collectors/server-stats.js'
+export { ENV_VARS, type EnvVar } from './config/config.js'
 export * from './errors.js'
 export { cacheMetrics } from './metrics/cache.js'
 export {

@@ -239,6 +239,16 @@ export async function topCommand(
     io.stderr.write(`${PROGRAM} top: ${err.message}\n`)
     return 2
   }
+  const { loadTerminalUi, runTop } = await import('./top.js')
+  try {
+    await loadTerminalUi()
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw err
+    io.stderr.write(
+      `${PROGRAM} top: needs the optional packages ink and react (left out by --omit=optional): npm install ink@^6 react@^19\n`,
+    )
+    return 2
+  }
   if (!io.stdout.isTTY || !io.stdin.isTTY) {
     io.stderr.write(
       `${PROGRAM} top: needs an interactive terminal; for scripts use \`${PROGRAM} status --watch\` or --json\n`,
@@ -253,7 +263,6 @@ export async function topCommand(
     // Enough samples for a sparkline across the widest terminal in common use.
     historySize: 400,
   })
-  const { runTop } = await import('./top.js')
   try {
     await runTop({ source, redis: cfg.redis.display, intervalMs, stdout: io.stdout, stdin: io.stdin })
   } finally {

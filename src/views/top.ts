@@ -14,15 +14,24 @@ export interface TopOptions {
 const ENTER_ALTERNATE_SCREEN = '\u001b[?1049h\u001b[H\u001b[2J'
 const LEAVE_ALTERNATE_SCREEN = '\u001b[?1049l'
 
-/** Runs the live dashboard until q, Esc, Ctrl+C, SIGTERM or SIGHUP; resolves when the terminal is restored. */
-export async function runTop(options: TopOptions): Promise<void> {
-  const { source, stdout, stdin, intervalMs } = options
+/**
+ * Ink and React, loaded only here: `serve` and library users never load a terminal UI, and they are
+ * optional dependencies (`npm install --omit=optional` leaves out 40 packages, about 25 MB).
+ */
+type TerminalUi = [typeof import('ink'), typeof import('react'), typeof import('./dashboard.js')]
+
+export function loadTerminalUi(): Promise<TerminalUi> {
   // Ink renders only the final frame when CI or CONTINUOUS_INTEGRATION is set (is-in-ci, read
   // when Ink loads). `top` runs on a TTY, so a person is watching: show every frame.
   delete process.env['CI']
   delete process.env['CONTINUOUS_INTEGRATION']
-  const [{ render, useApp, useInput }, React] = await Promise.all([import('ink'), import('react')])
-  const { Dashboard } = await import('./dashboard.js')
+  return Promise.all([import('ink'), import('react'), import('./dashboard.js')])
+}
+
+/** Runs the live dashboard until q, Esc, Ctrl+C, SIGTERM or SIGHUP; resolves when the terminal is restored. */
+export async function runTop(options: TopOptions): Promise<void> {
+  const { source, stdout, stdin, intervalMs } = options
+  const [{ render, useApp, useInput }, React, { Dashboard }] = await loadTerminalUi()
   const h = React.createElement
 
   let snapshot: Snapshot | undefined
