@@ -13,7 +13,8 @@ const createError = <C extends string, SC extends number>(
   code: C,
   message: string,
   statusCode: SC,
-): RpmErrorConstructor<C, SC> => createFastifyError(code, message, statusCode)
+  Base?: ErrorConstructor,
+): RpmErrorConstructor<C, SC> => createFastifyError(code, message, statusCode, Base)
 
 /**
  * Every error the library and the service raise, declared once with a stable code.
