@@ -343,6 +343,71 @@ function cachePanels(): cog.Builder<Panel>[] {
   ]
 }
 
+function clusterPanels(): cog.Builder<Panel>[] {
+  return [
+    panel(
+      new StatePanel()
+        .mappings([
+          {
+            type: MappingType.ValueToText,
+            options: {
+              '0': { text: 'fail', color: 'red', index: 0 },
+              '1': { text: 'ok', color: 'green', index: 1 },
+            },
+          },
+        ])
+        .thresholds(thresholds([null, 'red'], [1, 'green'])),
+      {
+        title: 'Cluster state',
+        description:
+          'cluster_state of each node scraped (CLUSTER INFO): ok, or fail while a master without replica ' +
+          'is down and the node refuses keyed commands (RedisClusterStateFail fires after 1m).',
+        unit: 'none',
+        w: 6,
+      },
+      query(`redis_cluster_state{${SELECTOR}}`, '{{instance}}', 'A'),
+    ),
+    panel(
+      new TimeseriesPanel().min(0),
+      {
+        title: 'Cluster slots',
+        description:
+          'Hash slots (of 16384) served by a healthy master (ok), by one this node cannot reach (pfail), ' +
+          'and by one the cluster agrees is down (fail: RedisClusterSlotsFail).',
+        unit: 'short',
+        w: 6,
+      },
+      query(`redis_cluster_slots_ok{${SELECTOR}}`, 'ok {{instance}}', 'A'),
+      query(`redis_cluster_slots_pfail{${SELECTOR}}`, 'pfail {{instance}}', 'B'),
+      query(`redis_cluster_slots_fail{${SELECTOR}}`, 'fail {{instance}}', 'C'),
+    ),
+    panel(
+      new TimeseriesPanel().min(0),
+      {
+        title: 'Cluster nodes',
+        description:
+          'Nodes each node knows (masters and replicas), and masters serving slots (cluster size).',
+        unit: 'short',
+        w: 6,
+      },
+      query(`redis_cluster_known_nodes{${SELECTOR}}`, 'known {{instance}}', 'A'),
+      query(`redis_cluster_size{${SELECTOR}}`, 'size {{instance}}', 'B'),
+    ),
+    panel(
+      new TimeseriesPanel().min(0),
+      {
+        title: 'Pool redirections per second',
+        description:
+          'MOVED and ASK replies the cluster pool followed: bursts during resharding or a failover, ' +
+          'zero in a stable cluster (the slot map is kept current).',
+        unit: 'ops',
+        w: 6,
+      },
+      query(`sum by (pool, type) (${rate('redis_pool_redirections_total')})`, '{{pool}} {{type}}', 'A'),
+    ),
+  ]
+}
+
 function variables() {
   return [
     new QueryVariableBuilder('job')
@@ -385,6 +450,8 @@ export function buildDashboard(): Dashboard {
   for (const p of serverPanels()) builder.withPanel(p)
   builder.withRow(new RowBuilder('Cache layer (client side)'))
   for (const p of cachePanels()) builder.withPanel(p)
+  builder.withRow(new RowBuilder('Redis Cluster'))
+  for (const p of clusterPanels()) builder.withPanel(p)
   const dashboard = builder.build()
   // Grafana wants ids unique within the dashboard; number them in layout order.
   for (const [index, p] of (dashboard.panels ?? []).entries()) p.id = index + 1

@@ -1,14 +1,41 @@
-import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
-import { PROMETHEUS_DIR, readYaml, run } from './support.js'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { basename, join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { stringify } from 'yaml'
+import { type RedisCluster, startCluster } from '../helpers/cluster.js'
+import { freePort } from '../helpers/redis-server.js'
+import { runService, type ServiceProcess } from '../helpers/service-process.js'
+import { waitFor } from '../helpers/wait-for.js'
+import {
+  type Child,
+  getJson,
+  PROMETHEUS_DIR,
+  ROOT,
+  type RuleFile,
+  readYaml,
+  ruleFiles,
+  run,
+  startChild,
+  waitForReady,
+  withShortFor,
+} from './support.js'
 
 const EXAMPLE = join(PROMETHEUS_DIR, 'examples', 'redis-cluster.yml')
+const SERVICE = 'redis-pool-monitor:9122'
 
 interface Job {
   job_name: string
   metrics_path?: string
-  http_sd_configs?: Array<{ url: string }>
+  static_configs?: Array<{ targets: string[] }>
+  http_sd_configs?: Array<{ url: string; refresh_interval?: string }>
   relabel_configs?: Array<{ source_labels?: string[]; target_label: string; replacement?: string }>
+}
+interface QueryResult {
+  data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> }
+}
+interface DashboardJson {
+  panels: Array<{ type: string; title: string; targets?: Array<{ expr: string; refId: string }> }>
 }
 
 describe('prometheus/examples/redis-cluster.yml (every cluster node through /scrape)', () => {
@@ -20,12 +47,159 @@ describe('prometheus/examples/redis-cluster.yml (every cluster node through /scr
   it('discovers nodes at /discover-cluster-nodes and sends each to /scrape?target= on the service', () => {
     const jobs = readYaml<{ scrape_configs: Job[] }>(EXAMPLE).scrape_configs
     const job = jobs.find((j) => j.job_name === 'redis-cluster')
-    expect(job?.http_sd_configs?.[0]?.url).toBe('http://redis-pool-monitor:9122/discover-cluster-nodes')
+    expect(job?.http_sd_configs?.[0]?.url).toBe(`http://${SERVICE}/discover-cluster-nodes`)
     expect(job?.metrics_path).toBe('/scrape')
     expect(job?.relabel_configs).toEqual([
       { source_labels: ['__address__'], target_label: '__param_target' },
       { source_labels: ['__param_target'], target_label: 'instance' },
-      { target_label: '__address__', replacement: 'redis-pool-monitor:9122' },
+      { target_label: '__address__', replacement: SERVICE },
     ])
   })
+})
+
+// The cluster's own path with real processes: a three-master cluster <- the service
+// (REDIS_CLUSTER=true) <- prometheus running the example configuration (addresses swapped, 1 s
+// intervals) and the repository's rule files with short `for` values.
+describe('the Redis Cluster row and alerts end to end (cluster, the service, prometheus)', () => {
+  let dir: string
+  let cluster: RedisCluster
+  let service: ServiceProcess
+  let prometheus: Child
+  let api: string
+  let instance: string
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rpm-cluster-stack-'))
+    cluster = await startCluster()
+    service = await runService({
+      env: { REDIS_URL: cluster.url, REDIS_CLUSTER: 'true', PROBE_INTERVAL_MS: '500', LOG_LEVEL: 'warn' },
+    })
+    instance = `127.0.0.1:${service.port}`
+    const rulesDir = join(dir, 'alerts')
+    mkdirSync(rulesDir)
+    for (const [name, file] of ruleFiles()) {
+      writeFileSync(join(rulesDir, basename(name)), stringify(withShortFor(file, '2s') satisfies RuleFile))
+    }
+    const swap = (text: string) => text.replaceAll(SERVICE, instance)
+    const example = readYaml<{ global: Record<string, string>; scrape_configs: Job[] }>(EXAMPLE)
+    const config = {
+      global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
+      rule_files: [join(rulesDir, '*.yml')],
+      scrape_configs: example.scrape_configs
+        .map((job) => JSON.parse(swap(JSON.stringify(job))) as Job)
+        .map((job) =>
+          job.http_sd_configs
+            ? {
+                ...job,
+                http_sd_configs: job.http_sd_configs.map((sd) => ({ ...sd, refresh_interval: '1s' })),
+              }
+            : job,
+        ),
+    }
+    writeFileSync(join(dir, 'prometheus.yml'), stringify(config))
+    const promPort = await freePort()
+    prometheus = startChild('prometheus', [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${promPort}`,
+    ])
+    api = `http://127.0.0.1:${promPort}`
+    await waitForReady(`${api}/-/ready`, prometheus)
+  }, 90_000)
+
+  afterAll(async () => {
+    await prometheus?.stop()
+    await service?.stop()
+    await cluster?.stop()
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  const query = async (expr: string) =>
+    getJson<QueryResult>(`${api}/api/v1/query?query=${encodeURIComponent(expr)}`)
+
+  it('discovers every cluster node through /discover-cluster-nodes, each as a /scrape target with its role', async () => {
+    const targets = await waitFor(
+      async () => {
+        const r = await getJson<{
+          data: {
+            activeTargets: Array<{ labels: Record<string, string>; scrapePool: string; scrapeUrl: string }>
+          }
+        }>(`${api}/api/v1/targets`)
+        const mine = r.data.activeTargets.filter((t) => t.scrapePool === 'redis-cluster')
+        return mine.length === 3 ? mine : undefined
+      },
+      { timeoutMs: 30_000, what: 'three discovered cluster targets' },
+    )
+    expect(targets.map((t) => t.labels.instance).sort()).toEqual(cluster.masters.map((m) => m.address).sort())
+    for (const t of targets) {
+      expect(t.labels.role).toBe('master')
+      expect(t.scrapeUrl).toBe(
+        `http://${instance}/scrape?target=${encodeURIComponent(t.labels.instance ?? '')}`,
+      )
+    }
+  }, 60_000)
+
+  it("answers every query of the dashboard's Redis Cluster row with data", async () => {
+    const dashboard = readYaml<DashboardJson>(join(ROOT, 'grafana', 'dashboards', 'redis-pool-monitor.json'))
+    const start = dashboard.panels.findIndex((p) => p.type === 'row' && p.title === 'Redis Cluster')
+    expect(start).toBeGreaterThan(0)
+    const next = dashboard.panels.findIndex((p, i) => i > start && p.type === 'row')
+    const row = dashboard.panels.slice(start + 1, next === -1 ? undefined : next)
+    expect(row.map((p) => p.title)).toEqual([
+      'Cluster state',
+      'Cluster slots',
+      'Cluster nodes',
+      'Pool redirections per second',
+    ])
+    const queries = row.flatMap((panel) =>
+      (panel.targets ?? []).map((t) => ({
+        what: `${panel.title} [${t.refId}]`,
+        expr: t.expr
+          .replaceAll('$job', 'redis-pool-monitor')
+          .replaceAll('$instance', instance)
+          .replaceAll('$__rate_interval', '15s'),
+      })),
+    )
+    const empty = new Set(queries.map((q) => q.what))
+    await waitFor(
+      async () => {
+        for (const q of queries) {
+          if (!empty.has(q.what)) continue
+          const r = await query(q.expr)
+          if (r.data.result.some((s) => Number.isFinite(Number(s.value[1])))) empty.delete(q.what)
+        }
+        return empty.size === 0
+      },
+      { timeoutMs: 60_000, intervalMs: 1_000, what: 'every cluster row query to return data' },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; still empty: ${[...empty].join(', ')}`)
+    })
+    const state = await query(`redis_cluster_state{job="redis-pool-monitor"}`)
+    expect(state.data.result.map((s) => s.value[1])).toEqual(['1'])
+  }, 90_000)
+
+  it('fires RedisClusterStateFail and RedisClusterSlotsFail once a master without replica is killed', async () => {
+    const victim = cluster.masters[2]!
+    await victim.kill()
+    try {
+      const firing = await waitFor(
+        async () => {
+          const r = await getJson<{
+            data: { alerts: Array<{ labels: Record<string, string>; state: string }> }
+          }>(`${api}/api/v1/alerts`)
+          const names = new Set(
+            r.data.alerts
+              .filter((a) => a.state === 'firing' && a.labels.job === 'redis-pool-monitor')
+              .map((a) => a.labels.alertname),
+          )
+          return names.has('RedisClusterStateFail') && names.has('RedisClusterSlotsFail') ? names : undefined
+        },
+        { timeoutMs: 60_000, intervalMs: 1_000, what: 'both cluster alerts firing' },
+      )
+      expect(firing.has('RedisClusterStateFail')).toBe(true)
+    } finally {
+      await victim.restart()
+      await cluster.waitForState('ok')
+    }
+  }, 90_000)
 })

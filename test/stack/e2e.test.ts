@@ -194,15 +194,18 @@ describe('the monitoring stack end to end (redis-server, the service, prometheus
 
   it('answers every dashboard query with data after a short workload', async () => {
     const dashboard = readYaml<DashboardJson>(join(ROOT, 'grafana', 'dashboards', 'redis-pool-monitor.json'))
-    const queries = dashboard.panels.flatMap((panel) =>
-      (panel.targets ?? []).map((target) => ({
-        what: `${panel.title} [${target.refId}]`,
-        expr: target.expr
-          .replaceAll('$job', job)
-          .replaceAll('$instance', instance)
-          .replaceAll('$__rate_interval', RATE_INTERVAL),
-      })),
-    )
+    // The Redis Cluster row needs a cluster: cluster-stack.test.ts runs it against one.
+    const queries = dashboard.panels
+      .flatMap((panel) =>
+        (panel.targets ?? []).map((target) => ({
+          what: `${panel.title} [${target.refId}]`,
+          expr: target.expr
+            .replaceAll('$job', job)
+            .replaceAll('$instance', instance)
+            .replaceAll('$__rate_interval', RATE_INTERVAL),
+        })),
+      )
+      .filter((q) => !/redis_cluster_/.test(q.expr))
     expect(queries.length).toBeGreaterThan(15)
     const empty = new Set(queries.map((q) => q.what))
     await waitFor(
