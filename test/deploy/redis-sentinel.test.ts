@@ -1,8 +1,12 @@
-import { readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type RedisServer, startRedis } from '../helpers/redis-server.js'
 import { type SentinelSet, startSentinelSet } from '../helpers/sentinel.js'
-import { sentinelSettings, setting } from './redis-conf.js'
+import { waitFor } from '../helpers/wait-for.js'
+import { directives, sentinelSettings, setting } from './redis-conf.js'
 import { REDIS_DEPLOY_DIR } from './support.js'
 
 // deploy/redis's sentinel.conf and redis.conf run for real: the shared Sentinel fixture starts a
@@ -27,6 +31,37 @@ const FAILOVER_TIMEOUT_MS = perMaster('failover-timeout')
 const WINDOW_MS = DOWN_AFTER_MS + FAILOVER_TIMEOUT_MS
 
 let set: SentinelSet
+const work = mkdtempSync(join(tmpdir(), 'rpm-redis-sentinel-'))
+const passwordFile = join(work, 'redis-password')
+writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o600 })
+const started: RedisServer[] = []
+
+/** deploy/redis/kubernetes/init.sh, as an init container runs it, with this machine's addresses. */
+function init(role: 'redis' | 'sentinel', env: Record<string, string>): string {
+  const target = join(work, `${role}-${started.length}.conf`)
+  const run = spawnSync('sh', [join(REDIS_DEPLOY_DIR, 'kubernetes', 'init.sh'), role], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: {
+      ...process.env,
+      PASSWORD_FILE: passwordFile,
+      SOURCE_DIR: REDIS_DEPLOY_DIR,
+      TARGET: target,
+      ...env,
+    },
+  })
+  expect(run.stderr).toBe('')
+  expect(run.status).toBe(0)
+  return target
+}
+
+/** deploy/redis/kubernetes/probe.sh against a local port. */
+function probe(port: number, mode: 'live' | 'ready') {
+  return spawnSync('sh', [join(REDIS_DEPLOY_DIR, 'kubernetes', 'probe.sh'), String(port), mode], {
+    encoding: 'utf8',
+    env: { ...process.env, PASSWORD_FILE: passwordFile },
+  })
+}
 
 beforeAll(async () => {
   set = await startSentinelSet({
@@ -39,7 +74,9 @@ beforeAll(async () => {
 }, 90_000)
 
 afterAll(async () => {
+  await Promise.allSettled(started.map((s) => s.stop()))
   await set?.stop()
+  rmSync(work, { recursive: true, force: true })
 })
 
 const pairs = (output: string) => {
@@ -95,4 +132,66 @@ describe('deploy/redis sentinel.conf and redis.conf, run by real processes', () 
     },
     WINDOW_MS + 30_000,
   )
+
+  it('after the failover, init.sh asks the Sentinels and writes a replica of the new master that Redis runs', async () => {
+    const master = await set.masterAddress()
+    const sentinels = set.sentinelList.replaceAll(',', ' ')
+    const conf = init('redis', { FQDN: 'localhost', SENTINELS: sentinels, REDIS_NODES: '127.0.0.1:1' })
+    expect(setting(readFileSync(conf, 'utf8'), 'replicaof')).toBe(`${master.host} ${master.port}`)
+    // The pod's file, run by redis-server (the fixture's port, bind and dir on the command line):
+    // masterauth from init.sh lets it sync from the new master.
+    const pod = await startRedis({ configFile: conf, password: PASSWORD })
+    started.push(pod)
+    await waitFor(async () => /master_link_status:up/.test(await pod.cli('INFO', 'replication')), {
+      timeoutMs: 20_000,
+      what: 'the init.sh replica to sync',
+    })
+    expect(probe(pod.port, 'ready').status).toBe(0)
+  })
+
+  it('without Sentinels, init.sh takes the Redis node that is a master with replicas', async () => {
+    const master = await set.masterAddress()
+    const killed = set.nodes.find((n) => !n.running)!
+    const conf = init('redis', {
+      FQDN: 'localhost',
+      SENTINELS: '127.0.0.1:1',
+      REDIS_NODES: `127.0.0.1:${killed.port} 127.0.0.1:${master.port}`,
+    })
+    expect(setting(readFileSync(conf, 'utf8'), 'replicaof')).toBe(`127.0.0.1 ${master.port}`)
+  })
+
+  it('init.sh sentinel points a new Sentinel at the new master; it starts with the password and agrees', async () => {
+    const master = await set.masterAddress()
+    const conf = init('sentinel', {
+      FQDN: 'localhost',
+      SENTINELS: set.sentinelList.replaceAll(',', ' '),
+      REDIS_NODES: '127.0.0.1:1',
+    })
+    const monitor = directives(readFileSync(conf, 'utf8')).find((d) => d.args.startsWith('monitor '))
+    expect(monitor?.args).toBe(`monitor ${MASTER} ${master.host} ${master.port} ${QUORUM}`)
+    const sentinel = await startRedis({ configFile: conf, sentinel: true, password: PASSWORD })
+    started.push(sentinel)
+    const named = (await sentinel.cli('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER)).trim().split('\n')
+    expect(named).toEqual([master.host, String(master.port)])
+    expect(probe(sentinel.port, 'ready').status).toBe(0)
+  })
+
+  it('probe.sh: a killed node fails liveness with one line; a live one without the password is not ready', async () => {
+    const killed = set.nodes.find((n) => !n.running)!
+    const dead = probe(killed.port, 'live')
+    expect(dead.status).toBe(1)
+    expect(dead.stderr.trim().split('\n')).toHaveLength(1)
+    const master = await set.master()
+    const wrong = spawnSync(
+      'sh',
+      [join(REDIS_DEPLOY_DIR, 'kubernetes', 'probe.sh'), String(master.port), 'ready'],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, PASSWORD_FILE: join(REDIS_DEPLOY_DIR, 'example', 'redis-password') },
+      },
+    )
+    expect(wrong.status).toBe(1)
+    expect(wrong.stderr).toMatch(/WRONGPASS|NOAUTH/)
+    expect(probe(master.port, 'live').status).toBe(0)
+  })
 })

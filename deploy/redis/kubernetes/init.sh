@@ -42,8 +42,9 @@ cli() {
   REDISCLI_AUTH=$password timeout 3 redis-cli --no-auth-warning -h "$host" -p "$port" "$@" 2>/dev/null
 }
 
-# "host port" of the master the Sentinels name, else of the Redis node that says it is a master with
-# replicas attached (a Sentinel restarted alone must not fall back to a demoted first pod), else "".
+# "host port" of the master the Sentinels name; else of the Redis node that says it is a master with
+# replicas attached (a lone master may be a restarted old master: only if there is no other);
+# else nothing.
 current_master() {
   for sentinel in $SENTINELS; do
     answer=$(cli "$sentinel" SENTINEL get-master-addr-by-name "$MASTER_NAME" | tr '\n' ' ') || answer=""
@@ -54,14 +55,17 @@ current_master() {
       return
     fi
   done
-  for node in $REDIS_NODES; do
-    info=$(cli "$node" INFO replication | tr -d '\r') || continue
-    case $info in
-    *role:master*connected_slaves:[1-9]*)
-      echo "${node%:*} ${node##*:}"
-      return
-      ;;
-    esac
+  for pattern in '*role:master*connected_slaves:[1-9]*' '*role:master*'; do
+    for node in $REDIS_NODES; do
+      info=$(cli "$node" INFO replication | tr -d '\r') || continue
+      # shellcheck disable=SC2254 # the pattern is meant to match
+      case $info in
+      $pattern)
+        echo "${node%:*} ${node##*:}"
+        return
+        ;;
+      esac
+    done
   done
 }
 
