@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sqliteAvailable } from '../../src/history/index.js'
 import { imageCommand } from '../helpers/image-command.js'
 import { freePort, type RedisServer, startRedis } from '../helpers/redis-server.js'
 import { runService, type ServiceProcess } from '../helpers/service-process.js'
@@ -44,8 +45,14 @@ async function localised(env: Record<string, string>): Promise<Record<string, st
   const url = new URL(env['REDIS_URL']!)
   url.host = `${redis.host}:${redis.port}`
   expect(url.password).toBe('')
+  // The pod's HISTORY_FILE lives on its volume; here, in the test's directory. The image runs Node 24;
+  // a runtime without node:sqlite (Node 20) runs the pod's environment without it.
+  const { HISTORY_FILE: historyFile, ...rest } = env
+  const history: Record<string, string> =
+    historyFile && sqliteAvailable() ? { HISTORY_FILE: join(dir, 'history.db') } : {}
   return {
-    ...env,
+    ...rest,
+    ...history,
     REDIS_URL: url.toString(),
     REDIS_PASSWORD_FILE: passwordFile,
     PORT: String(await freePort()),
