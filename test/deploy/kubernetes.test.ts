@@ -428,7 +428,10 @@ describe('configuration in the manifests', () => {
 
   it('is a configuration the service accepts', () => {
     // The image runs Node 24, which has node:sqlite for HISTORY_FILE, whatever Node runs this test.
-    const config = parseConfig(effectiveEnv(), { readFile: () => 'placeholder\n', sqliteAvailable: () => true })
+    const config = parseConfig(effectiveEnv(), {
+      readFile: () => 'placeholder\n',
+      sqliteAvailable: () => true,
+    })
     expect(config.port).toBe(9122)
     expect(config.redis.options.password).toBe('placeholder')
   })
