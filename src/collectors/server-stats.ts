@@ -17,13 +17,12 @@ import {
   createStatusHistory,
   type HistorySample,
   type StatusReport,
+  type StatusRequest,
 } from './status-history.js'
 
 export type { RedisCommander } from './collector.js'
 export type { DatabaseConnection } from './key-group-collector.js'
 export type { ClientContext, HistorySample, StatusReport } from './status-history.js'
-
-type BreakerState = 'closed' | 'half_open' | 'open'
 
 export interface ServerStatsOptions {
   /** Where commands go; the service passes its PoolMonitor. */
@@ -55,7 +54,7 @@ export interface ServerStatsOptions {
 
 export interface ServerStats {
   collect(options: { timeoutMs: number }): Promise<CollectResult>
-  status(input: { latencyMs: number | undefined; breaker: BreakerState }): StatusReport
+  status(input: StatusRequest): StatusReport
   /** Samples oldest first: the newest `historySize` without a query. */
   history(query?: HistoryQuery): HistorySample[]
   start(): void

@@ -1,5 +1,6 @@
 import { createMemoryHistory } from '../history/memory.js'
 import { type HistoryQuery, type HistorySample, type HistoryStore, listed } from '../history/types.js'
+import type { SentinelHealth } from '../monitor/types.js'
 import { clusterState } from './cluster.js'
 import type { View } from './collector.js'
 import { infoNumber, type ParsedInfo } from './info-parser.js'
@@ -26,10 +27,20 @@ export interface ClientContext {
 
 export type { HistorySample } from '../history/types.js'
 
+/** What /status knows besides the snapshot: the pool's probe, breaker and Sentinel view. */
+export interface StatusRequest {
+  latencyMs: number | undefined
+  breaker: BreakerState
+  sentinel?: SentinelHealth | undefined
+}
+
 export interface StatusReport {
   available: boolean
   status: StatusLevel
   reasons: string[]
+  /** With Sentinels: INFO's role of the node that answered, and the pool's Sentinel view. */
+  role?: string | null
+  sentinel?: SentinelHealth
   memory_usage_percent: number | null
   hit_rate_percent: number | null
   total_keys: number
@@ -63,7 +74,7 @@ export interface StatusHistoryOptions {
 }
 
 export interface StatusHistory {
-  status(input: { latencyMs: number | undefined; breaker: BreakerState }): StatusReport
+  status(input: StatusRequest): StatusReport
   /** Samples oldest first: the newest `historySize` without a query. */
   history(query?: HistoryQuery): HistorySample[]
   start(): void
@@ -106,7 +117,7 @@ export function createStatusHistory(options: StatusHistoryOptions): StatusHistor
     return hitRatePercent(current.hits, current.misses, thresholds.hitRateMinLookups)
   }
 
-  function status(input: { latencyMs: number | undefined; breaker: BreakerState }): StatusReport {
+  function status(input: StatusRequest): StatusReport {
     const snapshot = view()
     const info = snapshot?.info
     const memoryPercent = info ? memoryUsagePercent(info) : null
@@ -119,6 +130,8 @@ export function createStatusHistory(options: StatusHistoryOptions): StatusHistor
         latencyMs: input.latencyMs,
         breaker: input.breaker,
         clusterState: clusterState(view),
+        role: info?.fields['role'],
+        sentinel: input.sentinel,
       },
       thresholds,
     )
@@ -146,6 +159,7 @@ export function createStatusHistory(options: StatusHistoryOptions): StatusHistor
       key_groups_sampled_fraction:
         groups.length > 0 ? Math.min(...groups.map((r) => r.sampledFraction)) : null,
       sampled_at: snapshot ? new Date(snapshot.at).toISOString() : null,
+      ...(input.sentinel ? { role: info?.fields['role'] ?? null, sentinel: input.sentinel } : {}),
     }
   }
 

@@ -55,6 +55,10 @@ export interface StatusInput {
   breaker: 'closed' | 'half_open' | 'open'
   /** CLUSTER INFO's cluster_state in cluster mode (`ok`, `fail`); undefined otherwise. */
   clusterState?: string | undefined
+  /** INFO's role of the node that answered (`master`, `slave`). */
+  role?: string | undefined
+  /** With Sentinels: the pool follows a master, and whether every Sentinel answering names it. */
+  sentinel?: { agree: boolean } | undefined
 }
 
 /** Pure: the status level and the reasons for it. */
@@ -68,6 +72,13 @@ export function judge(input: StatusInput, t: StatusThresholds): { status: Status
   if (!input.available) raise('CRITICAL', 'Redis did not answer the latest collection')
   if (input.clusterState !== undefined && input.clusterState !== 'ok')
     raise('CRITICAL', `cluster_state is ${input.clusterState}: the cluster refuses commands`)
+  // Behind Sentinels the service needs the master: a replica answering is never OK.
+  if (input.sentinel && input.available && input.role !== undefined && input.role !== 'master')
+    raise(
+      'CRITICAL',
+      `the node answering is a ${input.role === 'slave' ? 'replica' : input.role}, not the master`,
+    )
+  if (input.sentinel && !input.sentinel.agree) raise('WARNING', 'the Sentinels do not agree on the master')
   if (input.breaker === 'open') raise('CRITICAL', 'circuit breaker is open')
   else if (input.breaker === 'half_open') raise('WARNING', 'circuit breaker is half-open')
   const mem = input.memoryPercent

@@ -47,6 +47,12 @@ export interface Breaker {
   onNeutral(): void
   /** A PING probe's outcome; probes run in every state, so they close and open an idle breaker. */
   onProbe(ok: boolean): void
+  /**
+   * The pool now talks to another node (a Sentinel failover): the failures recorded were the old
+   * node's. An open breaker goes half-open at once, so the first answers of the new node close it;
+   * a closed one forgets its window.
+   */
+  onEndpointChange(): void
 }
 
 const BUCKETS = 10
@@ -178,6 +184,13 @@ export function createBreaker(options: Partial<BreakerOptions>, deps: BreakerDep
 
     onNeutral() {
       if (current === 'half_open' && trialsStarted > 0) trialsStarted--
+    },
+
+    onEndpointChange() {
+      const state = settle()
+      probeFailures = 0
+      if (state === 'open') transition('half_open')
+      else if (state === 'closed') clearWindow()
     },
 
     onProbe(ok) {

@@ -2,6 +2,7 @@ import { Counter, Gauge, type Registry } from 'prom-client'
 import { ERROR_TYPES } from '../errors.js'
 import { clusterPoolMetrics, REDIRECTION_TYPES } from '../metrics/cluster.js'
 import { poolMetrics } from '../metrics/definitions.js'
+import { sentinelPoolMetrics } from '../metrics/sentinel.js'
 import { BREAKER_STATE_CODE, BREAKER_TRANSITIONS } from './breaker.js'
 import { createFastHistogram, type FastHistogram } from './fast-histogram.js'
 import type { BreakerState, PoolStats } from './types.js'
@@ -20,6 +21,7 @@ export interface PoolFamilies {
   operationErrors: Counter<'pool' | 'type'>
   breakerTransitions: Counter<'pool' | 'from' | 'to'>
   redirections: Counter<'pool' | 'type'>
+  failovers: Counter<'pool'>
   connectionLatency: Gauge<'pool'>
   sources: Set<MetricSource>
   /** Registers a monitor's series (zeroed); the returned function removes them on close. */
@@ -90,6 +92,12 @@ export function poolFamilies(registry: Registry): PoolFamilies {
       labelNames: clusterPoolMetrics.redirections.labelNames,
       registers,
     }),
+    failovers: new Counter({
+      name: sentinelPoolMetrics.failovers.name,
+      help: sentinelPoolMetrics.failovers.help,
+      labelNames: sentinelPoolMetrics.failovers.labelNames,
+      registers,
+    }),
     attach(source) {
       sources.add(source)
       const pool = source.name
@@ -97,6 +105,7 @@ export function poolFamilies(registry: Registry): PoolFamilies {
       for (const type of ERROR_TYPES) created.operationErrors.inc({ pool, type }, 0)
       for (const [from, to] of BREAKER_TRANSITIONS) created.breakerTransitions.inc({ pool, from, to }, 0)
       for (const type of REDIRECTION_TYPES) created.redirections.inc({ pool, type }, 0)
+      created.failovers.inc({ pool }, 0)
       created.acquireDuration.child({ pool })
       return (commandsUsed) => {
         sources.delete(source)
@@ -105,6 +114,7 @@ export function poolFamilies(registry: Registry): PoolFamilies {
         for (const type of ERROR_TYPES) created.operationErrors.remove({ pool, type })
         for (const [from, to] of BREAKER_TRANSITIONS) created.breakerTransitions.remove({ pool, from, to })
         for (const type of REDIRECTION_TYPES) created.redirections.remove({ pool, type })
+        created.failovers.remove({ pool })
         for (const command of commandsUsed) {
           for (const status of ['ok', 'error']) created.operationDuration.remove({ pool, command, status })
         }

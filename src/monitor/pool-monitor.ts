@@ -10,7 +10,13 @@ import {
 } from '../errors.js'
 import { createClusterTopology } from '../redis/cluster-topology.js'
 import { createConnection } from '../redis/connection.js'
+import { formatHostPort } from '../redis/endpoint.js'
 import { coalesceWrites, type MultiplexPool, type PooledConnection } from '../redis/multiplex-pool.js'
+import {
+  createSentinelTopology,
+  isSentinelOptions,
+  type SentinelTopology,
+} from '../redis/sentinel-topology.js'
 import { Command, createTimeoutSweep, setLeaseTimeout } from '../redis/timeout-sweep.js'
 import { createStandaloneTopology, type PoolTopology, type Redirect } from '../redis/topology.js'
 import { createBreaker } from './breaker.js'
@@ -70,12 +76,28 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
     `a pool named ${name} is already registered on this registry`,
   )
   const log = options.logger.child({ pool: name })
-  const secrets = [options.redis.password, options.redis.username].filter(
-    (s): s is string => typeof s === 'string' && s.length > 0,
-  )
+  const secrets = [
+    options.redis.password,
+    options.redis.username,
+    (options.redis as { sentinelPassword?: string }).sentinelPassword,
+  ].filter((s): s is string => typeof s === 'string' && s.length > 0)
 
   // The topology is chosen once, here: everything below asks it where an operation goes.
   const cluster = options.cluster === true ? {} : options.cluster || undefined
+  const sentinel: SentinelTopology | undefined =
+    !cluster && isSentinelOptions(options.redis)
+      ? createSentinelTopology({
+          redis: options.redis,
+          size,
+          connect: (redis, index) => watch(createConnection({ redis, pool: name, index }), index),
+          slotsPerConnection,
+          acquireTimeoutMs,
+          name,
+          refreshIntervalMs: probeIntervalMs || 5_000,
+          logger: log,
+          onFailover: (from, to) => onFailover(formatHostPort(from), formatHostPort(to)),
+        })
+      : undefined
   const topology: PoolTopology = cluster
     ? createClusterTopology({
         seed: { host: options.redis.host ?? '127.0.0.1', port: options.redis.port ?? 6379 },
@@ -90,13 +112,14 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
         ...(options.redis.keyPrefix !== undefined ? { keyPrefix: options.redis.keyPrefix } : {}),
         logger: log,
       })
-    : createStandaloneTopology({
+    : (sentinel ??
+      createStandaloneTopology({
         size,
         connect: (index) => watch(createConnection({ redis: options.redis, pool: name, index }), index),
         slotsPerConnection,
         acquireTimeoutMs,
         name,
-      })
+      }))
   const connections = topology.connections
   // One timer per pool instead of one per command: a command fails with a timeout between
   // commandTimeoutMs and commandTimeoutMs + sweepIntervalMs after it was sent (plus event-loop lag).
@@ -187,6 +210,16 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
     }
   }
 
+  // A failover: the failures the breaker counted were the old master's, and the new one is probed
+  // as soon as a connection reaches it instead of at the next tick.
+  let probeOnReady = false
+  function onFailover(from: string, to: string): void {
+    families.failovers.inc({ pool: name })
+    breaker.onEndpointChange()
+    probeOnReady = true
+    notify(() => events.failover?.(from, to))
+  }
+
   // Connection events: one debug line per connection state change, never one per retry. The
   // error listener is required anyway: an ioredis client without one crashes the process.
   // (A function declaration: the topology opens connections before the state below exists; the
@@ -200,7 +233,10 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
       if (!up) log.debug({ connection: index }, 'redis connection ready')
       up = true
       // A connection coming back after a failed probe: check now rather than at the next tick.
-      if (lastProbe && !lastProbe.ok && !closed) scheduleProbe(0)
+      if (((lastProbe && !lastProbe.ok) || probeOnReady) && !closed) {
+        probeOnReady = false
+        scheduleProbe(0)
+      }
     })
     client.on('close', () => {
       if (up) log.debug({ connection: index }, 'redis connection lost')
@@ -255,7 +291,7 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
       },
       (err) => {
         node.release(conn)
-        const redirect = topology.onReplyError(err)
+        const redirect = topology.onReplyError(err, conn)
         if (redirect !== undefined && hops < MAX_REDIRECTIONS) {
           redirections[redirect.type]()
           const send: Send<T> =
@@ -622,7 +658,27 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
       else if (state === 'open') reason = 'circuit breaker is open'
       const unavailable = topology.unavailable()
       reason ??= unavailable
-      return { ready: reason === undefined, reason, breaker: state, lastProbe, unavailable }
+      const view = sentinel?.sentinelView()
+      return {
+        ready: reason === undefined,
+        reason,
+        breaker: state,
+        lastProbe,
+        unavailable,
+        ...(view
+          ? {
+              sentinel: {
+                masterName: view.masterName,
+                master: view.master,
+                agree: view.agree,
+                reachable: view.reachable,
+                total: view.total,
+                quorum: view.quorum,
+                failovers: view.failovers,
+              },
+            }
+          : {}),
+      }
     },
 
     stats,
@@ -632,7 +688,8 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
       if (closed) throw new PoolClosedError(name)
       const { commandTimeout, ...rest } = overrides
       return createConnection({
-        redis: { ...options.redis, ...rest },
+        // With Sentinels, outside connections follow the master too (the pool's Connector).
+        redis: { ...(sentinel ? sentinel.followingOptions : options.redis), ...rest },
         pool: name,
         index: role,
         commandTimeoutMs: commandTimeout ?? commandTimeoutMs,

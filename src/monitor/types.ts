@@ -41,6 +41,22 @@ export interface PoolMonitorHealth {
   lastProbe: ProbeResult | undefined
   /** Redis answers but cannot serve (a cluster in state fail); undefined otherwise. */
   unavailable?: string | undefined
+  /** With Sentinels: the master the pool follows and whether the Sentinels agree on it. */
+  sentinel?: SentinelHealth | undefined
+}
+
+export interface SentinelHealth {
+  masterName: string
+  /** `host:port` of the master the pool follows; undefined until a Sentinel names one. */
+  master: string | undefined
+  /** Every Sentinel that answers names the same master. */
+  agree: boolean
+  /** Sentinels answering / configured, and the quorum they are configured with. */
+  reachable: number
+  total: number
+  quorum: number | undefined
+  /** Failovers the pool followed since start. */
+  failovers: number
 }
 
 export interface PoolMonitorEvents {
@@ -48,10 +64,16 @@ export interface PoolMonitorEvents {
   breakerTransition?: (from: BreakerState, to: BreakerState) => void
   /** One call when the latest probe result flips between ok and failed. */
   probeStateChange?: (result: ProbeResult) => void
+  /** The Sentinels named a new master and the pool moved to it. */
+  failover?: (from: string, to: string) => void
 }
 
 export interface PoolMonitorOptions {
-  /** ioredis connection options (host, port, username, password, tls, db). */
+  /**
+   * ioredis connection options (host, port, username, password, tls, db). With `sentinels` and
+   * `name` (ioredis' Sentinel options, `sentinelPassword` included), every connection follows the
+   * master the Sentinels name, across failovers.
+   */
   redis: RedisOptions
   /** Pool name, the `pool` label of every client-side metric. @default 'default' */
   name?: string

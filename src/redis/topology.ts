@@ -36,9 +36,10 @@ export interface PoolTopology {
   routeLease(key: string | undefined): MultiplexPool
   /**
    * Sees every reply error: MOVED/ASK give where to resend (and MOVED updates the slot map);
-   * CLUSTERDOWN marks the cluster as unable to serve until a check says otherwise.
+   * CLUSTERDOWN marks the cluster as unable to serve until a check says otherwise; READONLY (a
+   * Sentinel-followed connection on a demoted master) reconnects `conn`.
    */
-  onReplyError(err: unknown): Redirect | undefined
+  onReplyError(err: unknown, conn?: PooledConnection): Redirect | undefined
   stats(): MultiplexPoolStats
   /** Why Redis cannot serve although it answers (a cluster in state fail), else undefined. */
   unavailable(): string | undefined

@@ -22,10 +22,15 @@ export interface HealthRoutesOptions {
 export async function healthRoutes(fastify: FastifyInstance, options: HealthRoutesOptions) {
   fastify.get('/health/ready', async (_request, reply) => {
     const health = fastify.poolMonitor.health()
-    if (health.ready) return { status: 'ready', circuit_breaker_state: health.breaker }
-    return reply
-      .code(503)
-      .send({ status: 'not_ready', reason: health.reason, circuit_breaker_state: health.breaker })
+    // With Sentinels: which node is master and whether they agree, in both answers.
+    const sentinel = health.sentinel ? { sentinel: health.sentinel } : {}
+    if (health.ready) return { status: 'ready', circuit_breaker_state: health.breaker, ...sentinel }
+    return reply.code(503).send({
+      status: 'not_ready',
+      reason: health.reason,
+      circuit_breaker_state: health.breaker,
+      ...sentinel,
+    })
   })
 
   fastify.get('/health', async (_request, reply) => {

@@ -5,6 +5,6 @@ export default async function statusRoutes(fastify: FastifyInstance) {
   fastify.get('/status', async () => {
     const health = fastify.poolMonitor.health()
     const latencyMs = health.lastProbe?.ok ? health.lastProbe.latencyMs : undefined
-    return fastify.serverStats.status({ latencyMs, breaker: health.breaker })
+    return fastify.serverStats.status({ latencyMs, breaker: health.breaker, sentinel: health.sentinel })
   })
 }

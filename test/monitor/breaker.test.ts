@@ -205,6 +205,31 @@ describe('circuit breaker state machine', () => {
     expect(transitions).toHaveLength(1)
   })
 
+  it('goes half-open at once when the pool moves to another node, so the new master closes it', () => {
+    const { breaker, transitions, call } = setup()
+    for (let i = 0; i < 4; i++) call('fail')
+    expect(breaker.state()).toBe('open')
+    breaker.onEndpointChange()
+    expect(breaker.state()).toBe('half_open')
+    call('ok')
+    call('ok')
+    expect(transitions).toEqual([
+      ['closed', 'open'],
+      ['open', 'half_open'],
+      ['half_open', 'closed'],
+    ])
+  })
+
+  it("forgets the old node's failures when the pool moves while closed", () => {
+    const { breaker, call } = setup()
+    for (let i = 0; i < 3; i++) call('fail')
+    breaker.onEndpointChange()
+    call('fail')
+    call('ok')
+    call('ok')
+    expect(breaker.state()).toBe('closed')
+  })
+
   it('rejects impossible options', () => {
     expect(() => setup({ failureRateThreshold: 0 })).toThrow(/failureRateThreshold/)
     expect(() => setup({ minimumCalls: 0 })).toThrow(/minimumCalls/)

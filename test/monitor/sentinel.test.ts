@@ -1,0 +1,236 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEFAULT_THRESHOLDS, judge } from '../../src/collectors/status.js'
+import type { RedisServer } from '../helpers/redis-server.js'
+import { type SentinelSet, startSentinelSet } from '../helpers/sentinel.js'
+import { waitFor } from '../helpers/wait-for.js'
+import { appFor, sample } from '../routes/support.js'
+import { captureLogger } from './support.js'
+
+const DATA_SECRET = 'data-secret-5b1e'
+const SENTINEL_SECRET = 'sentinel-secret-9c2d'
+const POOL = 'failover'
+const POOL_SIZE = 4
+
+/** Names of this pool's connections a node currently has (CLIENT LIST). */
+const poolClients = async (node: RedisServer) =>
+  (await node.cli('CLIENT', 'LIST'))
+    .split('\n')
+    .map((line) => /name=(\S*)/.exec(line)?.[1] ?? '')
+    .filter((name) => name.startsWith(`rpm:${POOL}:`) && /:\d+$/.test(name))
+
+interface Write {
+  at: number
+  ok: boolean
+  code?: string
+  message?: string
+}
+
+describe('the pool follows the master the Sentinels name', () => {
+  let set: SentinelSet
+  let app: FastifyInstance
+  let dir: string
+  const { logger, lines } = captureLogger('debug')
+  const errors: string[] = []
+
+  /** Writes every 20 ms through the pool until stopped; returns every outcome. */
+  const writer = () => {
+    const writes: Write[] = []
+    let running = true
+    const done = (async () => {
+      for (let i = 0; running; i++) {
+        const at = Date.now()
+        try {
+          await app.poolMonitor.call('SET', 'failover:key', String(i))
+          writes.push({ at, ok: true })
+        } catch (err) {
+          const e = err as { code?: string; message: string }
+          errors.push(e.message)
+          writes.push({ at, ok: false, code: e.code, message: e.message })
+        }
+        await new Promise((r) => setTimeout(r, 20))
+      }
+    })()
+    return {
+      writes,
+      stop: async () => {
+        running = false
+        await done
+      },
+    }
+  }
+
+  /** /health/ready status codes, polled every 50 ms until stopped. */
+  const readiness = () => {
+    const codes: number[] = []
+    let running = true
+    const done = (async () => {
+      while (running) {
+        const res = await app.inject({ method: 'GET', url: '/health/ready' })
+        if (codes.at(-1) !== res.statusCode) codes.push(res.statusCode)
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    })()
+    return {
+      codes,
+      stop: async () => {
+        running = false
+        await done
+      },
+    }
+  }
+
+  const failovers = async () =>
+    sample(await (await app.inject('/metrics')).body, `redis_pool_failovers_total{pool="${POOL}"}`)
+
+  beforeAll(async () => {
+    set = await startSentinelSet({ password: DATA_SECRET, sentinelPassword: SENTINEL_SECRET })
+    dir = mkdtempSync(join(tmpdir(), 'rpm-sentinel-secret-'))
+    writeFileSync(join(dir, 'sentinel-password'), `${SENTINEL_SECRET}\n`)
+    app = await appFor(
+      {
+        // Only the credentials count with Sentinels: the host is never dialled.
+        REDIS_URL: `redis://:${DATA_SECRET}@127.0.0.1:1`,
+        REDIS_SENTINELS: set.sentinelList,
+        REDIS_SENTINEL_MASTER: set.masterName,
+        REDIS_SENTINEL_PASSWORD_FILE: join(dir, 'sentinel-password'),
+        POOL_NAME: POOL,
+        POOL_SIZE: String(POOL_SIZE),
+      },
+      { logger },
+    )
+    await waitFor(() => app.poolMonitor.health().ready, { timeoutMs: 10_000, what: 'the pool to be ready' })
+  }, 60_000)
+
+  afterAll(async () => {
+    await app?.close()
+    await set?.stop()
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('reaches the master through the Sentinels: every pooled connection is on it, none on the replica', async () => {
+    await app.poolMonitor.call('SET', 'failover:first', '1')
+    expect((await set.nodes[0]!.cli('GET', 'failover:first')).trim()).toBe('1')
+    await waitFor(async () => (await poolClients(set.nodes[0]!)).length === POOL_SIZE, {
+      what: 'the whole pool on the master',
+    })
+    expect(await poolClients(set.nodes[1]!)).toEqual([])
+    const ready = await app.inject('/health/ready')
+    expect(ready.statusCode).toBe(200)
+    expect(ready.json().sentinel).toMatchObject({
+      masterName: 'mymaster',
+      master: `127.0.0.1:${set.nodes[0]!.port}`,
+      agree: true,
+      reachable: 3,
+      total: 3,
+      quorum: 2,
+      failovers: 0,
+    })
+    expect(await failovers()).toBe(0)
+  })
+
+  it('SIGKILL of the master: writes succeed on the new master within 10 s of +switch-master, counted once, ready goes 503 then 200', async () => {
+    const writes = writer()
+    const ready = readiness()
+    const { event } = await set.killMaster()
+    expect(event.to.port).toBe(set.nodes[1]!.port)
+    const firstOk = await waitFor(() => writes.writes.find((w) => w.ok && w.at >= event.at), {
+      timeoutMs: 10_000,
+      what: 'a write on the new master',
+    })
+    await waitFor(() => ready.codes.at(-1) === 200, { timeoutMs: 10_000, what: 'ready again' })
+    await Promise.all([writes.stop(), ready.stop()])
+
+    expect(firstOk.at - event.at).toBeLessThan(10_000)
+    expect(ready.codes).toEqual([200, 503, 200])
+    expect(await failovers()).toBe(1)
+    expect((await set.nodes[1]!.cli('GET', 'failover:key')).trim()).not.toBe('')
+    // Commands caught by the switch failed with a classified, coded error; none hung.
+    const failed = writes.writes.filter((w) => !w.ok)
+    expect(failed.length).toBeGreaterThan(0)
+    for (const w of failed) expect(w.code).toMatch(/^RPM_(CONNECTION|TIMEOUT|CIRCUIT_OPEN|POOL_EXHAUSTED)$/)
+    expect(app.poolMonitor.breakerState()).toBe('closed')
+    const body = (await app.inject('/health/ready')).json()
+    expect(body.sentinel).toMatchObject({ master: `127.0.0.1:${set.nodes[1]!.port}`, failovers: 1 })
+  })
+
+  it('the old master returning as a master gets no pool connection while the Sentinels demote it', async () => {
+    const old = set.nodes[0]!
+    await old.restart()
+    // It claims to be a master until the Sentinels turn it into a replica: the pool stays away.
+    for (let i = 0; i < 10; i++) {
+      await app.poolMonitor.call('SET', 'failover:after', String(i))
+      expect(await poolClients(old)).toEqual([])
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    await set.waitForStable(40_000)
+    expect(await old.role()).toBe('slave')
+    expect(await poolClients(old)).toEqual([])
+    expect(await poolClients(set.nodes[1]!)).toHaveLength(POOL_SIZE)
+  }, 60_000)
+
+  it('with one of three Sentinels killed, a failover with the old master still up moves every connection off it', async () => {
+    await set.sentinels[0]!.kill()
+    const demoted = set.nodes[1]!
+    const event = await set.failover()
+    expect(event.to.port).toBe(set.nodes[0]!.port)
+    await waitFor(async () => (await poolClients(demoted)).length === 0, {
+      timeoutMs: 10_000,
+      what: 'no pooled connection left on the demoted master',
+    })
+    await waitFor(
+      async () => {
+        try {
+          await app.poolMonitor.call('SET', 'failover:two', 'sentinels')
+          return true
+        } catch {
+          return false
+        }
+      },
+      { timeoutMs: 10_000, what: 'a write on the new master' },
+    )
+    expect((await set.nodes[0]!.cli('GET', 'failover:two')).trim()).toBe('sentinels')
+    expect(await poolClients(set.nodes[0]!)).toHaveLength(POOL_SIZE)
+    expect(await failovers()).toBe(2)
+    const body = (await app.inject('/health/ready')).json()
+    expect(body.sentinel).toMatchObject({ master: `127.0.0.1:${set.nodes[0]!.port}`, reachable: 2, total: 3 })
+    await set.sentinels[0]!.restart()
+  }, 60_000)
+
+  it('/status names the master the pool follows and never calls a replica OK', async () => {
+    const status = (await app.inject('/status')).json()
+    expect(status.sentinel).toMatchObject({
+      masterName: 'mymaster',
+      master: `127.0.0.1:${set.nodes[0]!.port}`,
+    })
+    const onReplica = judge(
+      {
+        available: true,
+        memoryPercent: null,
+        hitRate: null,
+        latencyMs: 1,
+        breaker: 'closed',
+        role: 'slave',
+        sentinel: { agree: true },
+      },
+      DEFAULT_THRESHOLDS,
+    )
+    expect(onReplica).toEqual({
+      status: 'CRITICAL',
+      reasons: ['the node answering is a replica, not the master'],
+    })
+  })
+
+  it('never prints either password: logs, errors, metrics, health and status', async () => {
+    const bodies = await Promise.all(
+      ['/metrics', '/health', '/health/ready', '/status'].map(async (url) => (await app.inject(url)).body),
+    )
+    const everything = [...lines, ...errors, ...bodies].join('\n')
+    expect(lines.some((l) => l.includes('the Sentinels named a new master'))).toBe(true)
+    expect(everything).not.toContain(DATA_SECRET)
+    expect(everything).not.toContain(SENTINEL_SECRET)
+  })
+})
