@@ -243,9 +243,20 @@ export function createSentinelWatcher(options: SentinelWatcherOptions): Sentinel
     return lastView
   }
 
+  // A refresh asked for while one is in flight (a Sentinel connecting meanwhile) runs once more
+  // after it, so its answer is not lost.
+  let again = false
   function refresh(): Promise<SentinelView> {
-    refreshing ??= runRefresh().finally(() => {
+    if (refreshing) {
+      again = true
+      return refreshing
+    }
+    refreshing = runRefresh().finally(() => {
       refreshing = undefined
+      if (again && !closed) {
+        again = false
+        void refresh().catch(() => undefined)
+      }
     })
     return refreshing
   }

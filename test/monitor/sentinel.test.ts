@@ -118,7 +118,13 @@ describe('the pool follows the master the Sentinels name', () => {
       what: 'the whole pool on the master',
     })
     expect(await poolClients(set.nodes[1]!)).toEqual([])
-    const ready = await app.inject('/health/ready')
+    const ready = await waitFor(
+      async () => {
+        const res = await app.inject('/health/ready')
+        return res.json().sentinel?.reachable === 3 ? res : undefined
+      },
+      { what: 'every Sentinel to answer' },
+    )
     expect(ready.statusCode).toBe(200)
     expect(ready.json().sentinel).toMatchObject({
       masterName: 'mymaster',
