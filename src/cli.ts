@@ -1,17 +1,6 @@
-import { readFileSync } from 'node:fs'
-import { type ParseArgsConfig, parseArgs } from 'node:util'
-import { ENV_VARS, flagName, parseConfig, VARIABLES } from './config/config.js'
-import { CONFIG_FLAGS, envWithFlags } from './config/flags.js'
-
-const PROGRAM = 'redis-pool-monitor'
-
-/** package.json sits one level above both src/ (tsx) and dist/ (the shipped build). */
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-    version: string
-  }
-  return pkg.version
-}
+import type { ParseArgsConfig } from 'node:util'
+import { loadConfig, PROGRAM, parseFlags, UsageError, version } from './command-line.js'
+import { ENV_VARS, flagName, VARIABLES } from './config/config.js'
 
 interface Command {
   summary: string
@@ -22,22 +11,15 @@ interface Command {
   standalone?(argv: string[]): Promise<number>
 }
 
-/** Thrown for a problem the user fixes (bad flag, bad value): printed as one line, exit 2 or 1. */
-class UsageError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message)
-  }
-}
+/** serve's exit codes for a problem the user fixes: 2 a bad command or flag, 1 a bad setting. */
+const exitCodeOf = (err: UsageError) => (err.kind === 'flag' ? 2 : 1)
 
 /** Subcommands. Add one here: a summary for --help, its own flags, and run(). */
 const commands: Record<string, Command> = {
   serve: {
     summary: 'serve /metrics, /health/* and /status for the Redis at REDIS_URL (default command)',
     async run({ values }) {
-      const config = loadConfig(values)
+      const config = loadConfig(process.env, values)
       const { startServer } = await import('./server.js')
       try {
         await startServer({ config })
@@ -48,7 +30,7 @@ const commands: Record<string, Command> = {
           code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL'
             ? `cannot listen on ${config.host}:${port ?? config.port} (${code}); set ${health ? 'HOST/HEALTH_PORT or --host/--health-port' : 'HOST/PORT or --host/--port'}`
             : `failed to start: ${message}`,
-          1,
+          'config',
         )
       }
     },
@@ -57,7 +39,11 @@ const commands: Record<string, Command> = {
     summary: 'one snapshot of the Redis (text, or --json); exit 0 OK, 1 WARNING, 2 CRITICAL, 3 unreachable',
     async standalone(argv) {
       const { statusCommand } = await import('./views/commands.js')
-      return statusCommand(argv, process.env)
+      // Its documented exit codes end at 3 (unknown): an unexpected failure is one too.
+      return statusCommand(argv, process.env).catch((err: unknown) => {
+        process.stderr.write(`${PROGRAM} status: unexpected error: ${(err as Error)?.message ?? err}\n`)
+        return 3
+      })
     },
   },
   history: {
@@ -74,15 +60,6 @@ const commands: Record<string, Command> = {
       return topCommand(argv, process.env)
     },
   },
-}
-
-function loadConfig(values: Record<string, unknown>) {
-  try {
-    return parseConfig(envWithFlags(process.env, values))
-  } catch (err) {
-    if ((err as { code?: string }).code === 'RPM_CONFIG') throw new UsageError((err as Error).message, 1)
-    throw err
-  }
 }
 
 function help(): string {
@@ -114,12 +91,6 @@ function help(): string {
   return `${lines.join('\n')}\n`
 }
 
-/** The flag name only: `--redis-urll=redis://:pw@h` must not echo the value. */
-function flagOf(message: string): string {
-  const match = /'(--?[^'=\s]+)/.exec(message)
-  return match?.[1] ?? 'a flag'
-}
-
 async function main(argv: string[]): Promise<void> {
   const first = argv[0]
   if (first === '--version' || first === '-v') {
@@ -132,29 +103,14 @@ async function main(argv: string[]): Promise<void> {
   if (command === undefined) {
     throw new UsageError(
       `unknown command ${JSON.stringify(name)}; expected one of ${Object.keys(commands).join(', ')} (see --help)`,
-      2,
+      'flag',
     )
   }
   if (command.standalone) {
     // ioredis keeps a reconnect timer alive for a while after a failed connection: exit right away.
     process.exit(await command.standalone(named ? argv.slice(1) : argv))
   }
-  let parsed: ReturnType<typeof parseArgs>
-  try {
-    parsed = parseArgs({
-      args: named ? argv.slice(1) : argv,
-      options: { ...CONFIG_FLAGS, ...command.options, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    })
-  } catch (err) {
-    const code = (err as { code?: string }).code
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
-      throw new UsageError(`unknown flag ${flagOf((err as Error).message)} (see --help)`, 2)
-    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE')
-      throw new UsageError(`flag ${flagOf((err as Error).message)} needs a value (see --help)`, 2)
-    throw err
-  }
+  const parsed = parseFlags(named ? argv.slice(1) : argv, command.options, { positionals: true })
   if (parsed.values['help']) {
     process.stdout.write(help())
     return
@@ -166,7 +122,7 @@ main(process.argv.slice(2))
   .catch((err: unknown) => {
     if (err instanceof UsageError) {
       process.stderr.write(`${PROGRAM}: ${err.message}\n`)
-      process.exitCode = err.exitCode
+      process.exitCode = exitCodeOf(err)
       return
     }
     // Anything else is a bug; still one line, no stack (it could hold a URL with a password).

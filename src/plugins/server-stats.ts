@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import type { Logger } from 'pino'
 import { createServerStats, type ServerStats } from '../collectors/server-stats.js'
 import type { Config } from '../config/config.js'
+import { keyGroupOptions } from '../config/key-groups.js'
 import { createConnection } from '../redis/connection.js'
 
 declare module 'fastify' {
@@ -21,14 +22,7 @@ async function serverStatsPlugin(fastify: FastifyInstance, { config }: ServerSta
     redis: fastify.poolMonitor,
     registry: fastify.metricsRegistry,
     logger: fastify.log.child({ component: 'server-stats' }) as Logger,
-    keyGroups: {
-      patterns: [...config.keyGroups.patterns],
-      auto: config.keyGroups.auto,
-      intervalMs: config.keyGroups.intervalMs,
-      maxGroups: config.keyGroups.maxGroups,
-      // The pool's connections sit in the URL's database: the pool scans that one.
-      db: config.redis.options.db ?? 0,
-    },
+    keyGroups: keyGroupOptions(config),
     // Key groups in the other databases: one more named connection each (rpm:<pool>:keygroups-dbN),
     // opened when INFO keyspace shows keys there; failures show as failed passes, logged once.
     openDatabase: (db) => {

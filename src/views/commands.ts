@@ -1,11 +1,9 @@
 import { clearScreenDown, cursorTo } from 'node:readline'
-import { type ParseArgsConfig, parseArgs } from 'node:util'
-import { type Config, parseConfig } from '../config/config.js'
-import { CONFIG_FLAGS, envWithFlags } from '../config/flags.js'
+import type { ParseArgsConfig } from 'node:util'
+import { loadConfig, PROGRAM, parseFlags, UsageError } from '../command-line.js'
+import type { Config } from '../config/config.js'
 import { EXIT, exitCodeOf, statusText } from './format.js'
 import { createSource, type Snapshot } from './source.js'
-
-const PROGRAM = 'redis-pool-monitor'
 
 export interface CommandIo {
   stdout: NodeJS.WriteStream
@@ -15,49 +13,15 @@ export interface CommandIo {
 
 const processIo = (): CommandIo => ({ stdout: process.stdout, stderr: process.stderr, stdin: process.stdin })
 
-class UsageError extends Error {}
-
 const seconds = (flag: string, raw: unknown, fallback: number, min: number, max: number): number => {
   if (raw === undefined) return fallback
   const n = Number(raw)
   if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || n < min || n > max)
-    throw new UsageError(`--${flag} expects a number of seconds from ${min} to ${max}`)
+    throw new UsageError(`--${flag} expects a number of seconds from ${min} to ${max}`, 'flag')
   return n
 }
 
-/** The flag name only: `--redis-urll=redis://:pw@h` must not echo the value. */
-function flagOf(message: string): string {
-  return /'(--?[^'=\s]+)/.exec(message)?.[1] ?? 'a flag'
-}
-
-function parse(argv: string[], options: ParseArgsConfig['options']) {
-  try {
-    return parseArgs({
-      args: argv,
-      options: { ...CONFIG_FLAGS, ...options, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: false,
-      strict: true,
-    }).values as Record<string, unknown>
-  } catch (err) {
-    const code = (err as { code?: string }).code
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
-      throw new UsageError(`unknown flag ${flagOf((err as Error).message)} (see --help)`)
-    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE')
-      throw new UsageError(`flag ${flagOf((err as Error).message)} needs a value (see --help)`)
-    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')
-      throw new UsageError('unexpected argument (see --help)')
-    throw err
-  }
-}
-
-function config(env: Record<string, string | undefined>, values: Record<string, unknown>): Config {
-  try {
-    return parseConfig(envWithFlags(env, values))
-  } catch (err) {
-    if ((err as { code?: string }).code === 'RPM_CONFIG') throw new UsageError((err as Error).message)
-    throw err
-  }
-}
+const parse = (argv: string[], options: ParseArgsConfig['options']) => parseFlags(argv, options).values
 
 const COMMON_HELP = [
   '  --redis-url <url>        [REDIS_URL] Redis to read (default redis://127.0.0.1:6379)',
@@ -132,7 +96,7 @@ export async function statusCommand(
     }
     timeoutMs = seconds('timeout', values['timeout'], 3, 0.1, 300) * 1000
     intervalMs = seconds('interval', values['interval'], 2, 0.2, 3600) * 1000
-    cfg = config(env, values)
+    cfg = loadConfig(env, values)
   } catch (err) {
     if (!(err instanceof UsageError)) throw err
     io.stderr.write(`${PROGRAM} status: ${err.message}\n`)
@@ -233,7 +197,7 @@ export async function topCommand(
     }
     timeoutMs = seconds('timeout', values['timeout'], 3, 0.1, 300) * 1000
     intervalMs = seconds('interval', values['interval'], 2, 0.2, 3600) * 1000
-    cfg = config(env, values)
+    cfg = loadConfig(env, values)
   } catch (err) {
     if (!(err instanceof UsageError)) throw err
     io.stderr.write(`${PROGRAM} top: ${err.message}\n`)

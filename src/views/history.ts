@@ -1,9 +1,7 @@
-import { parseArgs } from 'node:util'
+import { PROGRAM, parseFlags, UsageError } from '../command-line.js'
 import { HISTORY_MAX_ITEMS, historyQuery } from '../history/query.js'
 import { readSqliteHistory } from '../history/sqlite.js'
 import { type HistorySample, listed } from '../history/types.js'
-
-const PROGRAM = 'redis-pool-monitor'
 
 const HELP = [
   `Usage: ${PROGRAM} history [--since <1h|ISO time>] [--limit <n>] [--json|--csv] [--history-file <f> | --url <service>]`,
@@ -89,28 +87,24 @@ export async function historyCommand(
     io.stderr.write(`${PROGRAM} history: ${message}\n`)
     return code
   }
-  let values: Record<string, string | boolean | undefined>
+  let values: Record<string, unknown>
   try {
-    values = parseArgs({
-      args: argv,
-      options: {
+    // Only its own flags: history reads a file or a service, never Redis.
+    values = parseFlags(
+      argv,
+      {
         since: { type: 'string' },
         limit: { type: 'string' },
         json: { type: 'boolean' },
         csv: { type: 'boolean' },
         'history-file': { type: 'string' },
         url: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
       },
-      strict: true,
-      allowPositionals: false,
-    }).values
+      { configFlags: false },
+    ).values
   } catch (err) {
-    const flag = /'(--?[^'=\s]+)/.exec((err as Error).message)?.[1]
-    return fail(
-      flag ? `unknown flag or missing value: ${flag} (see --help)` : 'bad arguments (see --help)',
-      2,
-    )
+    if (err instanceof UsageError) return fail(err.message, 2)
+    throw err
   }
   if (values['help']) {
     io.stdout.write(`${HELP.join('\n')}\n`)

@@ -7,6 +7,7 @@ import {
   type StatusReport,
 } from '../collectors/server-stats.js'
 import type { Config } from '../config/config.js'
+import { keyGroupOptions } from '../config/key-groups.js'
 import { createPoolMonitor } from '../monitor/pool-monitor.js'
 import type { PoolMonitor } from '../monitor/types.js'
 
@@ -58,12 +59,7 @@ export function createSource(options: SourceOptions): Source {
     redis: monitor,
     registry,
     logger,
-    keyGroups: {
-      patterns: [...config.keyGroups.patterns],
-      auto: config.keyGroups.auto,
-      intervalMs: config.keyGroups.intervalMs,
-      maxGroups: config.keyGroups.maxGroups,
-    },
+    keyGroups: keyGroupOptions(config),
     thresholds: { ...config.status },
     historySize: options.historySize ?? config.status.historySize,
     historyIntervalMs: intervalMs > 0 ? intervalMs : 60_000,

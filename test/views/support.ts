@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process'
-import { join } from 'node:path'
-import { ROOT } from '../helpers/service-process.js'
+import { assertBuilt, ENTRY, ROOT } from '../helpers/service-process.js'
 
-/** The views' own entry point, run through tsx so the tests need no build. */
-export const VIEWS_ENTRY = join(ROOT, 'src', 'views', 'run.ts')
+/** The shipped CLI (`bin/redis-pool-monitor.js` over dist/): the views are tested as users run them. */
+export const VIEWS_ENTRY = ENTRY
 
 /** A minimal environment: never the test runner's own (it could hold a REDIS_URL). */
 export function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
@@ -22,14 +21,15 @@ export interface Finished {
   elapsedMs: number
 }
 
-/** Runs `run.ts <args>` to its end (SIGKILL after `killAfterMs`, so a hang fails instead of stalling). */
+/** Runs `redis-pool-monitor <args>` to its end (SIGKILL after `killAfterMs`, so a hang fails instead of stalling). */
 export function runView(
   args: string[],
   env: Record<string, string> = {},
   killAfterMs = 20_000,
 ): Promise<Finished> {
+  assertBuilt()
   const startedAt = Date.now()
-  const child = spawn(process.execPath, ['--import', 'tsx', VIEWS_ENTRY, ...args], {
+  const child = spawn(process.execPath, [VIEWS_ENTRY, ...args], {
     cwd: ROOT,
     env: baseEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],

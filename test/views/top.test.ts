@@ -30,7 +30,6 @@ async function startTop(extra: string[] = [], size = { columns: 100, rows: 30 })
   const command = [
     'printf "BEFORE-TOP\\n";',
     process.execPath,
-    '--import tsx',
     quote(VIEWS_ENTRY),
     'top --interval 1',
     '--redis-url',
