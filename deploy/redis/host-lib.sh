@@ -52,3 +52,34 @@ require_live_root() {
   ((ROOT_MODE == 1)) || ((EUID == 0)) ||
     die "run as root (sudo), or with --root DIR to work on a copy of the file tree"
 }
+
+# verify_redis PORT PASSWORD MAXMEMORY_BYTES POLICY: the Redis on 127.0.0.1:PORT answers PING with
+# the password, runs with that maxmemory and policy, and listens on loopback only. Dies otherwise.
+# The password reaches redis-cli through REDISCLI_AUTH, never its argument list (function arguments
+# stay inside this shell).
+verify_redis() {
+  local port=$1 password=$2 maxmemory=$3 policy=$4 reply="" actual listeners address
+  # A restarted Redis may still be loading its AOF: wait up to 30 s, but not for a refused password.
+  for _ in $(seq 1 60); do
+    reply=$(REDISCLI_AUTH=$password redis-cli --no-auth-warning -h 127.0.0.1 -p "$port" PING 2>&1 || true)
+    case $reply in
+    PONG) break ;;
+    *WRONGPASS* | *NOAUTH* | *"AUTH failed"*) die "Redis on 127.0.0.1:$port refuses the password: $reply" ;;
+    esac
+    sleep 0.5
+  done
+  [[ $reply == PONG ]] || die "Redis does not answer PING on 127.0.0.1:$port ($reply); see journalctl -u $REDIS_SERVICE"
+  say "PING: PONG"
+  actual=$(REDISCLI_AUTH=$password redis-cli --no-auth-warning -h 127.0.0.1 -p "$port" CONFIG GET maxmemory | sed -n 2p)
+  [[ $actual == "$maxmemory" ]] || die "maxmemory is $actual, expected $maxmemory"
+  actual=$(REDISCLI_AUTH=$password redis-cli --no-auth-warning -h 127.0.0.1 -p "$port" CONFIG GET maxmemory-policy | sed -n 2p)
+  [[ $actual == "$policy" ]] || die "maxmemory-policy is $actual, expected $policy"
+  say "maxmemory: $maxmemory bytes, policy $policy"
+  listeners=$(ss -Hltn "sport = :$port" | awk '{print $4}')
+  [[ -n $listeners ]] || die "nothing listens on port $port"
+  while IFS= read -r address; do
+    [[ $address == "127.0.0.1:$port" || $address == "[::1]:$port" ]] ||
+      die "Redis listens on $address, expected loopback only"
+  done <<<"$listeners"
+  say "listening on loopback only: ${listeners//$'\n'/ }"
+}

@@ -109,6 +109,11 @@ say "phase 1: packages, password, backup"
 if ((ROOT_MODE == 1)); then
   say "--root $ROOT/: no packages, no systemctl"
 else
+  # The service's state before anything here touches it (installing the package starts Redis):
+  # what rollback returns to.
+  was_active=no was_enabled=no
+  if systemctl is-active --quiet "$REDIS_SERVICE"; then was_active=yes; fi
+  if systemctl is-enabled --quiet "$REDIS_SERVICE" 2>/dev/null; then was_enabled=yes; fi
   missing=()
   for package in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
@@ -118,6 +123,7 @@ else
       say "would install: ${missing[*]}"
     else
       say "installing: ${missing[*]}"
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     fi
   fi
@@ -231,8 +237,7 @@ if ((${#changes[@]} > 0)); then
   mkdir -p "$BACKUP/files"
   {
     if ((ROOT_MODE == 0)); then
-      printf 'active\t%s\n' "$(systemctl is-active --quiet "$REDIS_SERVICE" && echo yes || echo no)"
-      printf 'enabled\t%s\n' "$(systemctl is-enabled --quiet "$REDIS_SERVICE" 2>/dev/null && echo yes || echo no)"
+      printf 'active\t%s\nenabled\t%s\n' "$was_active" "$was_enabled"
     fi
     for i in "${changes[@]}"; do
       path=${TARGETS[i]}
@@ -283,23 +288,5 @@ fi
 
 # ---- Verification ---------------------------------------------------------------------------------
 say "verifying"
-# REDISCLI_AUTH: the password reaches redis-cli through its environment, never its argument list.
-cli() { REDISCLI_AUTH=$PASSWORD redis-cli --no-auth-warning -h 127.0.0.1 -p "$PORT" "$@"; }
-for _ in $(seq 1 60); do
-  [[ $(cli PING 2>/dev/null || true) == PONG ]] && break
-  sleep 0.5
-done
-[[ $(cli PING 2>/dev/null || true) == PONG ]] || die "Redis does not answer PING on 127.0.0.1:$PORT with the password (journalctl -u $REDIS_SERVICE)"
-say "PING: PONG"
-actual_maxmemory=$(cli CONFIG GET maxmemory | sed -n 2p)
-actual_policy=$(cli CONFIG GET maxmemory-policy | sed -n 2p)
-[[ $actual_maxmemory == "$MAXMEMORY_BYTES" ]] || die "maxmemory is $actual_maxmemory, expected $MAXMEMORY_BYTES"
-[[ $actual_policy == "$POLICY" ]] || die "maxmemory-policy is $actual_policy, expected $POLICY"
-say "maxmemory: $actual_maxmemory bytes, policy $actual_policy"
-listeners=$(ss -Hltn "sport = :$PORT" | awk '{print $4}')
-[[ -n $listeners ]] || die "nothing listens on port $PORT"
-while IFS= read -r address; do
-  [[ $address == "127.0.0.1:$PORT" || $address == "[::1]:$PORT" ]] || die "Redis listens on $address, expected loopback only"
-done <<<"$listeners"
-say "listening on loopback only: ${listeners//$'\n'/ }"
+verify_redis "$PORT" "$PASSWORD" "$MAXMEMORY_BYTES" "$POLICY"
 say "done; undo with: sudo $SCRIPT_DIR/rollback-redis.sh"

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { freePort } from '../helpers/redis-server.js'
+import { freePort, startRedis } from '../helpers/redis-server.js'
 import { waitFor } from '../helpers/wait-for.js'
 import { REDIS_DEPLOY_DIR } from './support.js'
 
@@ -36,6 +36,7 @@ const SCRIPTS = [
   join(REDIS_DEPLOY_DIR, 'kubernetes/probe.sh'),
 ]
 const UNIT = join(REDIS_DEPLOY_DIR, 'redis-server.service')
+const HOST_LIB = join(REDIS_DEPLOY_DIR, 'host-lib.sh')
 const BACKUPS = 'var/backups/redis-setup'
 
 /** What a Debian host has before setup: the package's redis.conf and an application env file. */
@@ -437,6 +438,47 @@ describe('the redis.conf setup installs, run by a real redis-server', () => {
     expect(listening.length).toBeGreaterThan(0)
     for (const address of listening) {
       expect(['0100007F', '00000000000000000000000001000000']).toContain(address)
+    }
+  })
+
+  /** setup-redis.sh's verification phase (host-lib.sh's verify_redis) against a local port. */
+  function verify(port: number, password: string, maxmemory: number, policy: string) {
+    const file = join(work, 'verify-password')
+    writeFileSync(file, password, { mode: 0o600 })
+    const script = '. "$1"; PROG=setup-redis; verify_redis "$2" "$(cat "$3")" "$4" "$5"'
+    const args = ['-c', script, 'verify', HOST_LIB, String(port), file, String(maxmemory), policy]
+    return spawnSync(BASH, args, { encoding: 'utf8', timeout: 60_000 })
+  }
+
+  it("passes setup's verification phase, which names what is wrong in one line", async () => {
+    const ok = verify(port, password, 256 * 1024 * 1024, 'allkeys-lru')
+    expect(ok.stderr).toBe('')
+    expect(ok.stdout).toMatch(/^setup-redis: PING: PONG$/m)
+    expect(ok.stdout).toMatch(
+      new RegExp(`^setup-redis: listening on loopback only: 127\\.0\\.0\\.1:${port}`, 'm'),
+    )
+    expect(ok.status).toBe(0)
+
+    const policy = verify(port, password, 256 * 1024 * 1024, 'volatile-lru')
+    expect(policy.stderr).toBe('setup-redis: maxmemory-policy is allkeys-lru, expected volatile-lru\n')
+    expect(policy.status).toBe(1)
+    const wrong = verify(port, 'not-the-password', 256 * 1024 * 1024, 'allkeys-lru')
+    expect(wrong.stderr).toMatch(
+      /^setup-redis: Redis on 127\.0\.0\.1:\d+ refuses the password: AUTH failed: WRONGPASS/,
+    )
+    expect(wrong.status).toBe(1)
+  })
+
+  it('the verification phase fails a Redis that listens beyond loopback', async () => {
+    const open = await startRedis({ password, args: ['--bind', '0.0.0.0'] })
+    try {
+      const result = verify(open.port, password, 0, 'noeviction')
+      expect(result.stderr).toBe(
+        `setup-redis: Redis listens on 0.0.0.0:${open.port}, expected loopback only\n`,
+      )
+      expect(result.status).toBe(1)
+    } finally {
+      await open.stop()
     }
   })
 })
