@@ -50,7 +50,7 @@ export interface ConnectionOptions {
  */
 export function createConnection(options: ConnectionOptions): Redis {
   const backoff = options.backoff ?? BACKOFF_DEFAULTS
-  return new Redis({
+  const client = new Redis({
     ...options.redis,
     connectionName: connectionName(options.pool, options.index),
     lazyConnect: false,
@@ -62,5 +62,30 @@ export function createConnection(options: ConnectionOptions): Redis {
     // Overrides any value in `redis`: the pool's sweep times shared commands, leases turn it on.
     commandTimeout: options.commandTimeoutMs,
     retryStrategy: (attempt: number) => reconnectDelay(attempt, backoff),
+  })
+  guardSocketErrors(client)
+  return client
+}
+
+const ignore = () => {}
+
+/**
+ * ioredis listens for its socket's errors with once(). A socket can fail twice: a TLS handshake
+ * that fails the certificate check is followed by the server's alert, and a client closed while
+ * its socket is still connecting no longer reports errors at all. The second error, with no
+ * listener left, is an uncaught exception that ends the process. Every socket the client opens
+ * gets a lasting listener the moment ioredis stores it (`stream`, public in ioredis' typings);
+ * the client's own 'error' event still reports the first error as before.
+ */
+export function guardSocketErrors(client: Redis): void {
+  let current: Redis['stream'] | undefined
+  Object.defineProperty(client, 'stream', {
+    configurable: true,
+    enumerable: true,
+    get: () => current,
+    set(stream: Redis['stream'] | undefined) {
+      if (stream && stream !== current) stream.on('error', ignore)
+      current = stream
+    },
   })
 }
