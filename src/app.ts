@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client'
 import type { Config } from './config/config.js'
 import clusterDiscoveryPlugin from './plugins/cluster-discovery.js'
 import historyPlugin from './plugins/history.js'
+import nodeDiscoveryPlugin from './plugins/node-discovery.js'
 import poolMonitorPlugin from './plugins/pool-monitor.js'
 import registryPlugin, { UNMATCHED_ROUTE } from './plugins/registry.js'
 import scrapeTargetsPlugin from './plugins/scrape-targets.js'
@@ -46,6 +47,7 @@ async function serviceApp(fastify: FastifyInstance, options: ServiceAppOptions) 
   await fastify.register(serverStatsPlugin, { config })
   await fastify.register(clusterDiscoveryPlugin, { config })
   await fastify.register(scrapeTargetsPlugin, { config })
+  await fastify.register(nodeDiscoveryPlugin, { config })
   const workload = options.workload ?? config.workload
   if (workload) await fastify.register(workloadPlugin, workload === true ? {} : workload)
 
@@ -87,7 +89,11 @@ async function serviceApp(fastify: FastifyInstance, options: ServiceAppOptions) 
 
   await fastify.register(liveRoutes)
   await fastify.register(metricsRoutes, { config })
-  await fastify.register(discoveryRoutes, { config, cluster: fastify.clusterDiscovery })
+  await fastify.register(discoveryRoutes, {
+    config,
+    cluster: fastify.clusterDiscovery,
+    nodes: fastify.nodeDiscovery,
+  })
   // A scrape like /metrics: outside under-pressure's scope for the same reason.
   await fastify.register(scrapeRoutes, { config })
 

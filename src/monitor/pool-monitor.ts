@@ -34,6 +34,7 @@ import type {
   ProbeResult,
   RedisArg,
   RedisCommand,
+  TopologyNode,
 } from './types.js'
 
 /** The sweep runs this many times per commandTimeoutMs: the timeout's granularity. */
@@ -694,6 +695,29 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
         index: role,
         commandTimeoutMs: commandTimeout ?? commandTimeoutMs,
       })
+    },
+
+    discoverNodes() {
+      if (sentinel) {
+        const { watcher } = sentinel
+        return (async (): Promise<TopologyNode[]> => {
+          const master = watcher.master()
+          const [replicas, sentinels] = await Promise.all([watcher.knownReplicas(), watcher.sentinelNodes()])
+          return [
+            ...(master ? [{ ...master, role: 'master' as const }] : []),
+            ...replicas.map((r) => ({ ...r, role: 'replica' as const })),
+            ...sentinels.map((n) => ({ ...n, role: 'sentinel' as const })),
+          ]
+        })()
+      }
+      if (cluster) return undefined
+      return Promise.resolve([
+        {
+          host: options.redis.host ?? '127.0.0.1',
+          port: options.redis.port ?? 6379,
+          role: 'standalone' as const,
+        },
+      ])
     },
 
     async close() {

@@ -45,6 +45,13 @@ export interface PoolMonitorHealth {
   sentinel?: SentinelHealth | undefined
 }
 
+/** A node of the monitored topology, for HTTP service discovery. */
+export interface TopologyNode {
+  host: string
+  port: number
+  role: 'master' | 'replica' | 'sentinel' | 'standalone'
+}
+
 export interface SentinelHealth {
   masterName: string
   /** `host:port` of the master the pool follows; undefined until a Sentinel names one. */
@@ -157,5 +164,11 @@ export interface PoolMonitor {
    * it: attach an `error` listener and close it.
    */
   openConnection(role: string, overrides?: Partial<RedisOptions>): Redis
+  /**
+   * The nodes behind the pool: with Sentinels the master they name, every replica and every
+   * Sentinel they know; a standalone Redis is its one node. Undefined on a cluster (its own
+   * discovery reads CLUSTER NODES).
+   */
+  discoverNodes(): Promise<TopologyNode[]> | undefined
   close(): Promise<void>
 }

@@ -57,6 +57,8 @@ export interface SentinelWatcher {
   refresh(): Promise<SentinelView>
   /** Replicas a Sentinel sees as healthy (not down, link to the master ok), as SENTINEL REPLICAS lists them. */
   replicas(): Promise<HostPort[]>
+  /** Every replica a Sentinel knows of, down ones included (they are scraped as redis_up 0). */
+  knownReplicas(): Promise<HostPort[]>
   /** Every Sentinel (`SENTINEL SENTINELS` adds the ones the configured ones know). */
   sentinelNodes(): Promise<HostPort[]>
   close(): Promise<void>
@@ -303,6 +305,12 @@ export function createSentinelWatcher(options: SentinelWatcherOptions): Sentinel
       onAny(async (commands) =>
         toRecords(await commands.call('SENTINEL', 'REPLICAS', masterName))
           .filter((r) => !isDown(r['flags']) && r['master-link-status'] === 'ok' && r['ip'] && r['port'])
+          .map((r) => ({ host: r['ip'] as string, port: Number(r['port']) })),
+      ),
+    knownReplicas: () =>
+      onAny(async (commands) =>
+        toRecords(await commands.call('SENTINEL', 'REPLICAS', masterName))
+          .filter((r) => r['ip'] && r['port'])
           .map((r) => ({ host: r['ip'] as string, port: Number(r['port']) })),
       ),
     async sentinelNodes() {

@@ -90,6 +90,12 @@ describe('the pool follows the master the Sentinels name', () => {
     set = await startSentinelSet({ password: DATA_SECRET, sentinelPassword: SENTINEL_SECRET })
     dir = mkdtempSync(join(tmpdir(), 'rpm-sentinel-secret-'))
     writeFileSync(join(dir, 'sentinel-password'), `${SENTINEL_SECRET}\n`)
+    // /scrape looks passwords up per target, as redis_exporter's --redis.password-file does.
+    const passwords = Object.fromEntries([
+      ...set.nodes.map((n) => [`redis://127.0.0.1:${n.port}`, DATA_SECRET]),
+      ...set.sentinels.map((n) => [`redis://127.0.0.1:${n.port}`, SENTINEL_SECRET]),
+    ])
+    writeFileSync(join(dir, 'target-passwords.json'), JSON.stringify(passwords))
     app = await appFor(
       {
         // Only the credentials count with Sentinels: the host is never dialled.
@@ -99,6 +105,7 @@ describe('the pool follows the master the Sentinels name', () => {
         REDIS_SENTINEL_PASSWORD_FILE: join(dir, 'sentinel-password'),
         POOL_NAME: POOL,
         POOL_SIZE: String(POOL_SIZE),
+        REDIS_TARGET_PASSWORDS_FILE: join(dir, 'target-passwords.json'),
       },
       { logger },
     )
@@ -136,6 +143,43 @@ describe('the pool follows the master the Sentinels name', () => {
       failovers: 0,
     })
     expect(await failovers()).toBe(0)
+  })
+
+  it('/discover-nodes lists the master, the replica and the three Sentinels, each with its role', async () => {
+    const res = await app.inject('/discover-nodes')
+    expect(res.statusCode).toBe(200)
+    const groups = res.json() as Array<{ targets: string[]; labels: Record<string, string> }>
+    const byRole = (role: string) =>
+      groups
+        .filter((g) => g.labels['role'] === role)
+        .flatMap((g) => g.targets)
+        .sort()
+    expect(byRole('master')).toEqual([`127.0.0.1:${set.nodes[0]!.port}`])
+    expect(byRole('replica')).toEqual([`127.0.0.1:${set.nodes[1]!.port}`])
+    expect(byRole('sentinel')).toEqual(set.sentinels.map((s) => `127.0.0.1:${s.port}`).sort())
+    expect(groups.every((g) => g.labels['master_name'] === 'mymaster')).toBe(true)
+  })
+
+  it('/scrape reaches a discovered Sentinel without SCRAPE_TARGETS: its counts equal SENTINEL MASTERS and REPLICAS', async () => {
+    const sentinel = set.sentinels[1]!
+    await waitFor(
+      async () => (await app.inject(`/scrape?target=127.0.0.1:${sentinel.port}`)).statusCode === 200,
+      {
+        what: 'the discovered nodes in the allow-list',
+      },
+    )
+    const text = (await app.inject(`/scrape?target=127.0.0.1:${sentinel.port}`)).body
+    const masters = (await sentinel.cli('SENTINEL', 'MASTERS')).split('\n').filter((l) => l === 'name').length
+    const replicas = (await sentinel.cli('SENTINEL', 'REPLICAS', 'mymaster'))
+      .split('\n')
+      .filter((l) => l === 'name').length
+    const labels = `master_name="mymaster",master_address="127.0.0.1:${set.nodes[0]!.port}"`
+    expect(text).toMatch(/^redis_up 1$/m)
+    expect(sample(text, 'redis_sentinel_masters')).toBe(masters)
+    expect(sample(text, `redis_sentinel_master_slaves{${labels}}`)).toBe(replicas)
+    expect(text).not.toMatch(/^redis_db_keys/m)
+    const outside = await app.inject('/scrape?target=127.0.0.1:1')
+    expect(outside.statusCode).toBe(403)
   })
 
   it('SIGKILL of the master: writes succeed on the new master within 10 s of +switch-master, counted once, ready goes 503 then 200', async () => {
@@ -232,7 +276,14 @@ describe('the pool follows the master the Sentinels name', () => {
 
   it('never prints either password: logs, errors, metrics, health and status', async () => {
     const bodies = await Promise.all(
-      ['/metrics', '/health', '/health/ready', '/status'].map(async (url) => (await app.inject(url)).body),
+      [
+        '/metrics',
+        '/health',
+        '/health/ready',
+        '/status',
+        '/discover-nodes',
+        `/scrape?target=127.0.0.1:${set.sentinels[1]!.port}`,
+      ].map(async (url) => (await app.inject(url)).body),
     )
     const everything = [...lines, ...errors, ...bodies].join('\n')
     expect(lines.some((l) => l.includes('the Sentinels named a new master'))).toBe(true)
