@@ -90,10 +90,15 @@ export function createKeyGroupCollector(options: KeyGroupCollectorOptions): KeyG
     name: 'key-groups',
     latest,
     register(registry: Registry) {
-      const groups = (pick: (g: { count: number; memoryBytes: number }) => number) => () =>
-        latest().flatMap((result) =>
-          result.groups.map((g) => ({ value: pick(g), labels: { db: result.db, key_group: g.group } })),
-        )
+      const groups =
+        (pick: (g: { count: number; memoryBytes: number }) => number, onlyMeasured = false) =>
+        () =>
+          latest().flatMap((result) =>
+            // Memory of a pass whose MEMORY USAGE was refused is unknown: no series, never a 0.
+            onlyMeasured && !result.memoryMeasured
+              ? []
+              : result.groups.map((g) => ({ value: pick(g), labels: { db: result.db, key_group: g.group } })),
+          )
       gauge(
         registry,
         serverMetrics.keyGroupCount,
@@ -102,7 +107,7 @@ export function createKeyGroupCollector(options: KeyGroupCollectorOptions): KeyG
       gauge(
         registry,
         serverMetrics.keyGroupMemory,
-        groups((g) => g.memoryBytes),
+        groups((g) => g.memoryBytes, true),
       )
       const perDb = (read: (r: KeyGroupResult) => number) => () =>
         latest().map((r) => ({ value: read(r), labels: { db: r.db } }))

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { RedisCommander } from './collector.js'
+import { isNoPerm } from './command-denied.js'
 import { globToRegExp } from './glob.js'
 
 export { globToRegExp }
@@ -43,6 +44,8 @@ export interface KeyGroupResult {
   distinctGroups: number
   /** Scanned keys / keys in the database: 1 when exact. */
   sampledFraction: number
+  /** False when MEMORY USAGE was refused (ACL): memory is unknown, never reported as 0. */
+  memoryMeasured: boolean
   durationMs: number
   finishedAt: number
 }
@@ -136,6 +139,7 @@ export function createKeyGroupScanner(
   let timer: NodeJS.Timeout | undefined
   let closed = false
   let failing = false
+  let memoryRefused = false
 
   /**
    * MEMORY USAGE of each key, pipelined when the commander can (one pool slot per batch, and Redis
@@ -144,6 +148,12 @@ export function createKeyGroupScanner(
    */
   async function memoryUsage(keys: string[]): Promise<unknown[]> {
     if (keys.length === 0) return []
+    // Refused by ACL in this pass: send no more (one batch per pass finds out whether it still is).
+    if (memoryRefused) return keys.map(() => null)
+    const refused = (err: unknown) => {
+      if (isNoPerm(err)) memoryRefused = true
+      return null
+    }
     if (typeof redis.pipeline === 'function') {
       // Lower case: ioredis (under the PoolMonitor too) resolves pipeline entries as method names.
       const sent = redis.pipeline(keys.map((key) => ['memory', 'usage', key]))
@@ -151,13 +161,14 @@ export function createKeyGroupScanner(
       const replies = (await (typeof (sent as { exec?: unknown })?.exec === 'function'
         ? (sent as { exec(): Promise<unknown> }).exec()
         : sent)) as Array<[Error | null, unknown]> | null
-      if (Array.isArray(replies)) return replies.map(([err, size]) => (err ? null : size))
+      if (Array.isArray(replies)) return replies.map(([err, size]) => (err ? refused(err) : size))
     }
-    return Promise.all(keys.map((key) => redis.call('MEMORY', 'USAGE', key).catch(() => null)))
+    return Promise.all(keys.map((key) => redis.call('MEMORY', 'USAGE', key).catch(refused)))
   }
 
   async function pass(): Promise<KeyGroupResult> {
     const startedAt = now()
+    memoryRefused = false
     const dbsize = Number(await redis.call('DBSIZE'))
     const keyLimit = Math.min(dbsize, maxKeysPerPass)
     const stride = Math.max(1, Math.ceil(keyLimit / memorySamples))
@@ -233,6 +244,7 @@ export function createKeyGroupScanner(
       groups: foldGroups(tallies, sampledFraction, maxGroups),
       distinctGroups: tallies.size,
       sampledFraction,
+      memoryMeasured: !memoryRefused,
       durationMs: now() - startedAt,
       finishedAt: now(),
     }
@@ -249,7 +261,9 @@ export function createKeyGroupScanner(
       })
       .catch((err: unknown) => {
         // A pass cut short by close() is no news.
-        if (!failing && !closed) logger.warn({ err }, 'key-group pass failed; keeping the previous result')
+        // An ACL refusal (DBSIZE, SCAN) was logged once, with the permission, by command-denied.ts.
+        if (!failing && !closed && !isNoPerm(err))
+          logger.warn({ err }, 'key-group pass failed; keeping the previous result')
         failing = true
         throw err
       })

@@ -12,6 +12,7 @@ import {
   type Snapshot,
   type View,
 } from './collector.js'
+import { isNoPerm } from './command-denied.js'
 import { type ParsedInfo, parseInfo } from './info-parser.js'
 
 const modeOf = (info: ParsedInfo) => info.fields['redis_mode'] ?? 'standalone'
@@ -77,7 +78,9 @@ export function createScrape(options: ScrapeOptions): Scrape {
       // it from now on and say so once. Timeouts and lost connections are INFO's business.
       if (isReplyError(err)) {
         unsupported.add(command)
-        logger.warn({ err, command }, `${command} is not available on this Redis; its metrics are skipped`)
+        // An ACL refusal was logged once, with the permission to add, by command-denied.ts.
+        if (!isNoPerm(err))
+          logger.warn({ err, command }, `${command} is not available on this Redis; its metrics are skipped`)
         return undefined
       }
       throw err
@@ -131,7 +134,8 @@ export function createScrape(options: ScrapeOptions): Scrape {
       return { ok: true, durationMs: now() - startedAt }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err)
-      if (up || lastFailure === undefined) logger.warn({ err }, 'collection from Redis failed')
+      if ((up || lastFailure === undefined) && !isNoPerm(err))
+        logger.warn({ err }, 'collection from Redis failed')
       up = false
       lastFailure = message
       lastScrapeError.set(1)

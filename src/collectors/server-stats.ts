@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { HistoryQuery, HistoryStore } from '../history/types.js'
 import type { Collector, RedisCommander } from './collector.js'
+import { type CommandDenied, createCommandDenied } from './command-denied.js'
 import {
   createKeyGroupCollector,
   type DatabaseConnection,
@@ -53,6 +54,8 @@ export interface ServerStatsOptions {
 }
 
 export interface ServerStats {
+  /** ACL refusals seen on the service's connections (readiness asks whether INFO is refused). */
+  commandDenied: CommandDenied
   collect(options: { timeoutMs: number }): Promise<CollectResult>
   status(input: StatusRequest): StatusReport
   /** Samples oldest first: the newest `historySize` without a query. */
@@ -67,8 +70,13 @@ export interface ServerStats {
  * /scrape targets use createScrape() directly with the collectors they want.
  */
 export function createServerStats(options: ServerStatsOptions): ServerStats {
-  const { redis, logger } = options
+  const { logger } = options
   const now = options.now ?? Date.now
+  // Every command of ours goes through the ACL watch: a refusal turns off its feature, not the rest.
+  const commandDenied = createCommandDenied({ logger })
+  const redis = commandDenied.wrap(options.redis)
+  const openDatabase = options.openDatabase
+
   const thresholds: StatusThresholds = { ...DEFAULT_THRESHOLDS, ...options.thresholds }
   const purge = options.autoMemoryPurge ?? { enabled: false, minIntervalMs: 300_000 }
 
@@ -78,7 +86,14 @@ export function createServerStats(options: ServerStatsOptions): ServerStats {
           redis,
           logger,
           keyGroups: options.keyGroups,
-          ...(options.openDatabase ? { openDatabase: options.openDatabase } : {}),
+          ...(openDatabase
+            ? {
+                openDatabase: (db: number) => {
+                  const connection = openDatabase(db)
+                  return { ...connection, redis: commandDenied.wrap(connection.redis) }
+                },
+              }
+            : {}),
           now,
         })
       : undefined
@@ -92,6 +107,7 @@ export function createServerStats(options: ServerStatsOptions): ServerStats {
     }),
     ...SERVER_COLLECTORS,
     ...(keyGroups ? [keyGroups] : []),
+    commandDenied,
   ]
   const scrape = createScrape({ redis, registry: options.registry, logger, collectors, now })
   const statusHistory = createStatusHistory({
@@ -104,11 +120,13 @@ export function createServerStats(options: ServerStatsOptions): ServerStats {
     historyIntervalMs: options.historyIntervalMs ?? 5000,
     backgroundTimeoutMs: options.backgroundTimeoutMs ?? 2000,
     ...(options.context ? { context: options.context } : {}),
+    unavailableReason: () => commandDenied.reason('info'),
     now,
   })
   let closed = false
 
   return {
+    commandDenied,
     collect: scrape.collect,
     status: statusHistory.status,
     history: statusHistory.history,

@@ -52,7 +52,7 @@ export interface StatusReport {
   used_memory_bytes: number | null
   max_memory_bytes: number | null
   ops_per_sec: number | null
-  key_groups: Array<{ db: string; group: string; count: number; memory_bytes: number }>
+  key_groups: Array<{ db: string; group: string; count: number; memory_bytes: number | null }>
   key_groups_sampled_fraction: number | null
   sampled_at: string | null
 }
@@ -70,6 +70,8 @@ export interface StatusHistoryOptions {
   historyIntervalMs: number
   backgroundTimeoutMs: number
   context?: () => ClientContext
+  /** Why Redis is unavailable when it answered but refused (INFO denied by ACL), for the reasons. */
+  unavailableReason?: () => string | undefined
   now: () => number
 }
 
@@ -132,6 +134,7 @@ export function createStatusHistory(options: StatusHistoryOptions): StatusHistor
         clusterState: clusterState(view),
         role: info?.fields['role'],
         sentinel: input.sentinel,
+        unavailableReason: options.unavailableReason?.(),
       },
       thresholds,
     )
@@ -153,7 +156,12 @@ export function createStatusHistory(options: StatusHistoryOptions): StatusHistor
       max_memory_bytes: field('maxmemory'),
       ops_per_sec: field('instantaneous_ops_per_sec'),
       key_groups: groups.flatMap((r) =>
-        r.groups.map((g) => ({ db: r.db, group: g.group, count: g.count, memory_bytes: g.memoryBytes })),
+        r.groups.map((g) => ({
+          db: r.db,
+          group: g.group,
+          count: g.count,
+          memory_bytes: r.memoryMeasured ? g.memoryBytes : null,
+        })),
       ),
       // The roughest estimate among the databases: 1 only when every count is exact.
       key_groups_sampled_fraction:

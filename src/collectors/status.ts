@@ -59,6 +59,8 @@ export interface StatusInput {
   role?: string | undefined
   /** With Sentinels: the pool follows a master, and whether every Sentinel answering names it. */
   sentinel?: { agree: boolean } | undefined
+  /** Said instead of "did not answer" when Redis answered with a refusal (INFO denied by ACL). */
+  unavailableReason?: string | undefined
 }
 
 /** Pure: the status level and the reasons for it. */
@@ -69,7 +71,8 @@ export function judge(input: StatusInput, t: StatusThresholds): { status: Status
     reasons.push(reason)
     if (to === 'CRITICAL' || level === 'OK') level = to
   }
-  if (!input.available) raise('CRITICAL', 'Redis did not answer the latest collection')
+  if (!input.available)
+    raise('CRITICAL', input.unavailableReason ?? 'Redis did not answer the latest collection')
   if (input.clusterState !== undefined && input.clusterState !== 'ok')
     raise('CRITICAL', `cluster_state is ${input.clusterState}: the cluster refuses commands`)
   // Behind Sentinels the service needs the master: a replica answering is never OK.

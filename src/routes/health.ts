@@ -24,10 +24,12 @@ export async function healthRoutes(fastify: FastifyInstance, options: HealthRout
     const health = fastify.poolMonitor.health()
     // With Sentinels: which node is master and whether they agree, in both answers.
     const sentinel = health.sentinel ? { sentinel: health.sentinel } : {}
-    if (health.ready) return { status: 'ready', circuit_breaker_state: health.breaker, ...sentinel }
+    // PING answers for a user refused INFO: ready would be a lie, every server-side family is off.
+    const reason = health.reason ?? fastify.serverStats.commandDenied.reason('info')
+    if (reason === undefined) return { status: 'ready', circuit_breaker_state: health.breaker, ...sentinel }
     return reply.code(503).send({
       status: 'not_ready',
-      reason: health.reason,
+      reason,
       circuit_breaker_state: health.breaker,
       ...sentinel,
     })

@@ -1,3 +1,4 @@
+import { createCommandDenied } from '../collectors/command-denied.js'
 import { createKeyGroupCollector } from '../collectors/key-group-collector.js'
 import { createScrape } from '../collectors/scrape.js'
 import { SERVER_COLLECTORS } from '../collectors/server-collectors.js'
@@ -6,12 +7,20 @@ import type { CreateCollection } from './target-state.js'
 /**
  * A target's families: every server-side collector /metrics has, on the target's own registry over
  * its own connection, plus key groups of the target's database when the query asks for them
- * (`check-keys`, redis_exporter's parameter). Key-group passes run in the background while the
- * target stays cached; a scrape serves the latest pass, never waits for one (the first scrapes
- * after a target appears have none yet).
+ * (`check-keys`, redis_exporter's parameter), plus redis_monitor_command_denied for the target's
+ * user. Key-group passes run in the background while the target stays cached; a scrape serves the
+ * latest pass, never waits for one (the first scrapes after a target appears have none yet).
  */
-export const serverSideCollection: CreateCollection = ({ redis, registry, logger, target, checkKeys }) =>
-  createScrape({
+export const serverSideCollection: CreateCollection = ({
+  redis: connection,
+  registry,
+  logger,
+  target,
+  checkKeys,
+}) => {
+  const commandDenied = createCommandDenied({ logger })
+  const redis = commandDenied.wrap(connection)
+  return createScrape({
     redis,
     registry,
     logger,
@@ -20,5 +29,7 @@ export const serverSideCollection: CreateCollection = ({ redis, registry, logger
       ...(checkKeys.length > 0
         ? [createKeyGroupCollector({ redis, logger, keyGroups: { patterns: checkKeys, db: target.db } })]
         : []),
+      commandDenied,
     ],
   })
+}

@@ -176,7 +176,7 @@ export function Dashboard(props: DashboardProps): ReactElement {
   const room = rows - lines.length - 2
   if (groups.length > 0 && room >= 2) {
     const nameWidth = Math.min(30, Math.max(8, ...groups.map((g) => g.group.length)))
-    const most = Math.max(1, ...groups.map((g) => g.memory_bytes))
+    const most = Math.max(1, ...groups.map((g) => g.memory_bytes ?? 0))
     const shown = groups.slice(0, room - 1)
     lines.push(
       line('gap2', ' '),
@@ -196,7 +196,11 @@ export function Dashboard(props: DashboardProps): ReactElement {
           `g-${g.group}`,
           `  ${g.group.length > nameWidth ? `${g.group.slice(0, nameWidth - 1)}…` : g.group.padEnd(nameWidth)}`,
           `${formatNumber(g.count).padStart(11)} keys ${formatBytes(g.memory_bytes).padStart(10)}  `,
-          h(Text, { color: 'magenta' }, bar(g.memory_bytes / most, Math.max(0, width - nameWidth - 34))),
+          h(
+            Text,
+            { color: 'magenta' },
+            bar((g.memory_bytes ?? 0) / most, Math.max(0, width - nameWidth - 34)),
+          ),
         ),
       )
     }

@@ -143,11 +143,11 @@ export function statusText(report: StatusReport, options: TextOptions): string {
         : ''
     lines.push(row('Key groups', `${report.key_groups.length}${sampled}`))
     const nameWidth = Math.min(32, Math.max(...report.key_groups.map((g) => g.group.length)))
-    const most = Math.max(1, ...report.key_groups.map((g) => g.memory_bytes))
+    const most = Math.max(1, ...report.key_groups.map((g) => g.memory_bytes ?? 0))
     for (const g of report.key_groups) {
       const name = g.group.length > nameWidth ? `${g.group.slice(0, nameWidth - 1)}…` : g.group
       lines.push(
-        `  ${name.padEnd(nameWidth)}  ${formatNumber(g.count).padStart(10)} keys  ${formatBytes(g.memory_bytes).padStart(10)}  ${bar(g.memory_bytes / most, 12)}`,
+        `  ${name.padEnd(nameWidth)}  ${formatNumber(g.count).padStart(10)} keys  ${formatBytes(g.memory_bytes).padStart(10)}  ${bar((g.memory_bytes ?? 0) / most, 12)}`,
       )
     }
   }
