@@ -295,32 +295,36 @@ export function createCache(options: CacheOptions): Cache {
     return local
   }
 
-  /** The JSON text under `key` from Redis or the fallback, counting the lookup once. */
-  async function lookup(ns: Namespace, key: string): Promise<string | undefined> {
-    if (closed) throw new CacheClosedError(monitor.name)
-    const useNear = ns.near && near!.ready
+  /**
+   * The JSON text under `key` from Redis or the fallback, counting the lookup once. Written with
+   * then() rather than async/await: this is the hit path, and each async frame costs a promise.
+   */
+  function lookup(ns: Namespace, key: string): Promise<string | undefined> {
+    if (closed) return Promise.reject(new CacheClosedError(monitor.name))
     if (breakerOpen()) {
       enter(undefined)
-      return fallbackRead(ns, key)
+      return Promise.resolve(fallbackRead(ns, key))
     }
-    let raw: unknown
-    try {
-      raw = useNear ? await fetchNear(ns, key) : await monitor.call('get', key)
-    } catch (err) {
-      if (!isOutage(err)) {
-        ns.count.error()
-        throw err
-      }
-      enter(err)
-      return fallbackRead(ns, key)
-    }
-    succeeded()
-    if (raw === null || raw === undefined) {
-      ns.count.miss()
-      return undefined
-    }
-    ns.count.hit()
-    return typeof raw === 'string' ? raw : String(raw)
+    const sent = ns.near && near!.ready ? fetchNear(ns, key) : monitor.call('get', key)
+    return sent.then(
+      (raw) => {
+        succeeded()
+        if (raw === null || raw === undefined) {
+          ns.count.miss()
+          return undefined
+        }
+        ns.count.hit()
+        return typeof raw === 'string' ? raw : String(raw)
+      },
+      (err: unknown) => {
+        if (!isOutage(err)) {
+          ns.count.error()
+          throw err
+        }
+        enter(err)
+        return fallbackRead(ns, key)
+      },
+    )
   }
 
   async function write(ns: Namespace, key: string, value: unknown): Promise<void> {
@@ -402,18 +406,31 @@ export function createCache(options: CacheOptions): Cache {
           return Promise.reject(err)
         }
       }
-      const flight = (async () => {
-        const raw = await lookup(ns, redisKey)
-        if (raw !== undefined) return decode<T>(raw, ns, redisKey)
-        const value = await loader()
-        await write(ns, redisKey, value)
-        return value
-      })()
-      inflight.set(redisKey, flight)
-      const done = () => {
+      const settled = () => {
         inflight.delete(redisKey)
       }
-      flight.then(done, done)
+      const flight = lookup(ns, redisKey).then(
+        (raw): T | Promise<T> => {
+          if (raw !== undefined) {
+            settled()
+            return decode<T>(raw, ns, redisKey)
+          }
+          return (async () => {
+            try {
+              const value = await loader()
+              await write(ns, redisKey, value)
+              return value
+            } finally {
+              settled()
+            }
+          })()
+        },
+        (err: unknown) => {
+          settled()
+          throw err
+        },
+      )
+      inflight.set(redisKey, flight)
       return flight
     },
 
