@@ -29,6 +29,12 @@ export interface KeyGroupOptions {
   memorySamplesPerPass?: number
   /** Database the pooled connections use, for the `db` label. @default 0 */
   db?: number
+  /**
+   * The share (0 to 1] of the whole keyspace this commander's SCAN can reach, read once per pass:
+   * a Redis Cluster node holds only its slots' keys. Counts are scaled up by it and the sampled
+   * fraction scaled down, so a partial view is never reported as exact. @default 1
+   */
+  keyspaceShare?: () => Promise<number>
 }
 
 export interface KeyGroupStats {
@@ -238,7 +244,8 @@ export function createKeyGroupScanner(
     )
     const ended = await Promise.all(starts.map((start) => walk(start, Math.ceil(keyLimit / walks))))
     const complete = !sampling && ended[0] === true
-    const sampledFraction = complete || dbsize === 0 ? 1 : Math.min(1, scanned / dbsize)
+    const share = options.keyspaceShare ? Math.min(1, Math.max(1e-6, await options.keyspaceShare())) : 1
+    const sampledFraction = (complete || dbsize === 0 ? 1 : Math.min(1, scanned / dbsize)) * share
     return {
       db,
       groups: foldGroups(tallies, sampledFraction, maxGroups),

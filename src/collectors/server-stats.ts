@@ -32,6 +32,8 @@ export interface ServerStatsOptions {
   logger: Logger
   /** Key distribution; off when there are no patterns and auto is off. */
   keyGroups?: KeyGroupOptions
+  /** Where key-group passes go when not `redis` (a cluster: see cluster-key-groups.ts). @default redis */
+  keyGroupRedis?: RedisCommander
   /**
    * Opens a connection to another database of the same Redis, so key groups cover every database
    * INFO keyspace lists (as redis_exporter's do); without it they cover `keyGroups.db` only.
@@ -83,7 +85,7 @@ export function createServerStats(options: ServerStatsOptions): ServerStats {
   const keyGroups: KeyGroupCollector | undefined =
     options.keyGroups && (options.keyGroups.patterns.length > 0 || options.keyGroups.auto)
       ? createKeyGroupCollector({
-          redis,
+          redis: options.keyGroupRedis ?? redis,
           logger,
           keyGroups: options.keyGroups,
           ...(openDatabase

@@ -21,6 +21,8 @@ describe('the service on a Redis Cluster (REDIS_CLUSTER=true)', () => {
       REDIS_CLUSTER: 'true',
       POOL_SIZE: '2',
       METRICS_BEARER_TOKEN: 'token-1',
+      KEY_GROUPS: 'user:*,session:*',
+      KEY_GROUPS_INTERVAL_MS: '1000',
     })
     await whenReady(app)
   }, 60_000)
@@ -65,6 +67,30 @@ describe('the service on a Redis Cluster (REDIS_CLUSTER=true)', () => {
     expect(text).toContain('# TYPE redis_cluster_messages_sent_total counter')
     expect(sample(text, 'redis_pool_max_connections{pool="default"}')).toBe(2 * 3)
     expect(text).toContain('redis_pool_redirections_total{pool="default",type="moved"}')
+  })
+
+  it('scales key groups from the REDIS_URL node to the cluster and never reports a partial view as exact', async () => {
+    await Promise.all(Array.from({ length: 3000 }, (_, i) => app.poolMonitor.call('set', `user:${i}`, 'x')))
+    await Promise.all(Array.from({ length: 600 }, (_, i) => app.poolMonitor.call('set', `session:${i}`, 'x')))
+    const seedKeys = Number(await cluster.masters[0]!.cli('DBSIZE'))
+    expect(seedKeys).toBeLessThan(3600 * 0.45)
+    const text = await waitFor(
+      async () => {
+        const t = await metrics()
+        const users = sample(t, 'redis_key_group_count{db="db0",key_group="user:*"}')
+        return users !== undefined && users > 2000 ? t : undefined
+      },
+      { what: 'a key-group pass over the new keys', timeoutMs: 20_000 },
+    )
+    const fraction = sample(text, 'redis_key_groups_sampled_fraction{db="db0"}')!
+    // The node's share of the keyspace (a third of the slots), not 1.
+    expect(fraction).toBeGreaterThan(0.2)
+    expect(fraction).toBeLessThan(0.5)
+    const users = sample(text, 'redis_key_group_count{db="db0",key_group="user:*"}')!
+    const sessions = sample(text, 'redis_key_group_count{db="db0",key_group="session:*"}')!
+    expect(Math.abs(users - 3000) / 3000).toBeLessThan(0.1)
+    expect(Math.abs(sessions - 600) / 600).toBeLessThan(0.2)
+    expect((await get('/status')).json().key_groups_sampled_fraction).toBeLessThan(1)
   })
 
   it('lists exactly the cluster nodes, role as a label, as Prometheus HTTP SD JSON', async () => {
