@@ -15,7 +15,10 @@ export interface ClusterDiscoveryPluginOptions {
   config: Config
 }
 
-/** With REDIS_CLUSTER: CLUSTER NODES through the pool, in the background; stopped with the app. */
+/**
+ * With REDIS_CLUSTER: CLUSTER NODES through the pool, in the background, feeding
+ * /discover-cluster-nodes and the /scrape allow-list; stopped with the app.
+ */
 async function clusterDiscoveryPlugin(fastify: FastifyInstance, { config }: ClusterDiscoveryPluginOptions) {
   if (config.redis.topology !== 'cluster') {
     fastify.decorate('clusterDiscovery', undefined)
@@ -26,12 +29,17 @@ async function clusterDiscoveryPlugin(fastify: FastifyInstance, { config }: Clus
     logger: fastify.log.child({ component: 'cluster-discovery' }) as Logger,
   })
   discovery.start()
+  // Every node the cluster names may be scraped through /scrape without being in SCRAPE_TARGETS.
+  const unregister = fastify.scrapeTargets.addDiscovered('cluster', () => discovery.addresses())
   fastify.decorate('clusterDiscovery', discovery)
-  fastify.addHook('onClose', async () => discovery.close())
+  fastify.addHook('onClose', async () => {
+    unregister()
+    discovery.close()
+  })
 }
 
 export default fp(clusterDiscoveryPlugin, {
   name: 'rpm-cluster-discovery',
-  dependencies: ['rpm-pool-monitor'],
+  dependencies: ['rpm-pool-monitor', 'rpm-scrape-targets'],
   fastify: '5.x',
 })

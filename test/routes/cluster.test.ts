@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { clusterInfoValue, parseClusterInfo, parseClusterNodes } from '../../src/collectors/cluster-parser.js'
@@ -13,10 +16,19 @@ const MOVING = /^cluster_stats_messages_/
 describe('the service on a Redis Cluster (REDIS_CLUSTER=true)', () => {
   let cluster: RedisCluster
   let app: FastifyInstance
+  let dir: string
 
   beforeAll(async () => {
     cluster = await startCluster({ password: PASSWORD, replicasPerMaster: 1 })
+    // /scrape takes target passwords from the redis_exporter-style file, for discovered nodes too.
+    dir = mkdtempSync(join(tmpdir(), 'rpm-cluster-route-'))
+    const passwords = join(dir, 'passwords.json')
+    writeFileSync(
+      passwords,
+      JSON.stringify(Object.fromEntries(cluster.nodes.map((n) => [`redis://${n.address}`, PASSWORD]))),
+    )
     app = await appFor({
+      REDIS_TARGET_PASSWORDS_FILE: passwords,
       REDIS_URL: cluster.url,
       REDIS_CLUSTER: 'true',
       POOL_SIZE: '2',
@@ -30,6 +42,7 @@ describe('the service on a Redis Cluster (REDIS_CLUSTER=true)', () => {
   afterAll(async () => {
     await app?.close()
     await cluster?.stop()
+    if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
   const get = (url: string) => app.inject({ url, headers: { authorization: 'Bearer token-1' } })
@@ -108,6 +121,21 @@ describe('the service on a Redis Cluster (REDIS_CLUSTER=true)', () => {
     expect(groups.filter((g) => g.labels.role === 'master')).toHaveLength(3)
     expect(groups.filter((g) => g.labels.role === 'replica')).toHaveLength(3)
     expect(response.body).not.toContain(PASSWORD)
+  })
+
+  it('scrapes every discovered node through /scrape without SCRAPE_TARGETS, each with its own CLUSTER INFO', async () => {
+    for (const node of cluster.masters) {
+      const response = await get(`/scrape?target=${encodeURIComponent(node.address)}`)
+      expect(response.statusCode, node.address).toBe(200)
+      const own = parseClusterInfo(await node.cli('CLUSTER', 'INFO'))
+      expect(sample(response.body, 'redis_up')).toBe(1)
+      expect(sample(response.body, 'redis_cluster_state')).toBe(1)
+      expect(sample(response.body, 'redis_cluster_my_epoch')).toBe(Number(own['cluster_my_epoch']))
+      expect(response.body).not.toContain('redis_pool_')
+      expect(response.body).not.toContain(PASSWORD)
+    }
+    const outside = await get(`/scrape?target=${encodeURIComponent('127.0.0.1:1')}`)
+    expect(outside.statusCode).toBe(403)
   })
 
   it('puts discovery behind the /metrics credentials', async () => {

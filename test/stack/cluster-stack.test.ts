@@ -137,6 +137,17 @@ describe('the Redis Cluster row and alerts end to end (cluster, the service, pro
         `http://${instance}/scrape?target=${encodeURIComponent(t.labels.instance ?? '')}`,
       )
     }
+    // /scrape accepts the discovered nodes: each is up with its own cluster families.
+    const states = await waitFor(
+      async () => {
+        const r = await query('redis_cluster_state{job="redis-cluster"} == 1 and on(instance) redis_up == 1')
+        return r.data.result.length === 3 ? r : undefined
+      },
+      { timeoutMs: 30_000, what: 'every cluster node scraped through /scrape' },
+    )
+    expect(states.data.result.map((s) => s.metric.instance).sort()).toEqual(
+      cluster.masters.map((m) => m.address).sort(),
+    )
   }, 60_000)
 
   it("answers every query of the dashboard's Redis Cluster row with data", async () => {
