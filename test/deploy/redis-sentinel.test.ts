@@ -174,6 +174,33 @@ describe('deploy/redis sentinel.conf and redis.conf, run by real processes', () 
     const named = (await sentinel.cli('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER)).trim().split('\n')
     expect(named).toEqual([master.host, String(master.port)])
     expect(probe(sentinel.port, 'ready').status).toBe(0)
+
+    // As in the pods, it has requirepass but no sentinel-pass: it must authenticate to the other
+    // Sentinels with its own password. A refused PING still counts as a reply (last-ping-reply) but
+    // never as a good one (last-ok-ping-reply stays at the peer's discovery): wait for good replies
+    // newer than one second after each peer was found.
+    const peers = async () => {
+      const items = (await sentinel.cli('SENTINEL', 'SENTINELS', MASTER)).trim().split('\n')
+      const out: Map<string, string>[] = []
+      for (let i = 0; i + 1 < items.length; i += 2) {
+        if (items[i] === 'name') out.push(new Map())
+        out.at(-1)?.set(items[i]!, items[i + 1]!)
+      }
+      return out
+    }
+    await waitFor(async () => (await peers()).length === set.sentinels.length, {
+      timeoutMs: 20_000,
+      what: 'the new Sentinel to find the other three',
+    })
+    const found = Date.now()
+    await waitFor(
+      async () =>
+        (await peers()).every(
+          (p) =>
+            p.get('flags') === 'sentinel' && Number(p.get('last-ok-ping-reply')) < Date.now() - found - 1000,
+        ),
+      { timeoutMs: 20_000, what: 'good PING replies from every other Sentinel' },
+    )
   })
 
   it('probe.sh: a killed node fails liveness with one line; a live one without the password is not ready', async () => {
