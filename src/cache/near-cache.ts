@@ -123,7 +123,14 @@ export function createNearCache(options: NearCacheOptions): NearCache {
       do {
         again = false
         await setUp().catch((err: unknown) => {
-          log.debug({ err }, 'near cache tracking setup failed; retried on the next reconnect')
+          if (closed) return
+          // A half-done setup (subscribed or not, tracking or not) is not worth untangling:
+          // start over on a fresh invalidation connection, whose ready event runs this again.
+          log.debug({ err }, 'near cache tracking setup failed; reconnecting the invalidation connection')
+          flush('tracking setup failed')
+          subId = undefined
+          tracking = false
+          sub.disconnect(true)
         })
       } while (again && !closed)
     })().finally(() => {

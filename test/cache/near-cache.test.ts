@@ -156,6 +156,34 @@ describe('the near cache (CLIENT TRACKING, two-connection mode) against a real r
     expect(await cache.get('file:meta', 'survivor')).toBe('again')
   })
 
+  it('a silent invalidation connection (CLIENT PAUSE) is dropped within a heartbeat, then tracking recovers', async () => {
+    const captured = captureLogger('info')
+    const quick = createCache({
+      monitor,
+      registry: new Registry(),
+      logger: captured.logger,
+      namespaces: { 'file:meta': { ttlSeconds: 3600 } },
+      nearCache: { maxEntries: 10, heartbeatMs: 200 },
+    })
+    const said = (text: string) => captured.lines.filter((l) => l.includes(text)).length
+    try {
+      await waitFor(() => said('near cache on') === 1, { what: 'tracking on' })
+      await quick.set('file:meta', 'paused', 1)
+      await quick.get('file:meta', 'paused')
+      // Every client stops being served: the subscriber cannot answer its PING.
+      await other.client('PAUSE', '1000', 'ALL')
+      await waitFor(() => said('did not answer a PING') === 1, {
+        timeoutMs: 5_000,
+        what: 'heartbeat failure',
+      })
+      await waitFor(() => said('near cache on') === 2, { timeoutMs: 15_000, what: 'tracking back' })
+      await other.set('file:meta:paused', '2')
+      await waitFor(async () => (await quick.get('file:meta', 'paused')) === 2, { what: 'new value seen' })
+    } finally {
+      await quick.close()
+    }
+  })
+
   it('stays within maxEntries under key churn', async () => {
     const keys = Array.from({ length: MAX_ENTRIES * 10 }, (_, i) => `churn:${i}`)
     await other.mset(...keys.flatMap((k) => [`file:meta:${k}`, JSON.stringify(k)]))
