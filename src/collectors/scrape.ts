@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import { Gauge, type Registry } from 'prom-client'
 import { ScrapeTimeoutError } from '../errors.js'
 import { serverMetrics, serviceMetrics } from '../metrics/definitions.js'
+import { withTimeout } from '../timeout.js'
 import {
   type Collector,
   gauge,
@@ -117,13 +118,10 @@ export function createScrape(options: ScrapeOptions): Scrape {
           if (inFlight === work) inFlight = undefined
         })
     }
-    let timer: NodeJS.Timeout | undefined
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ScrapeTimeoutError(timeoutMs)), Math.max(0, timeoutMs))
-      timer.unref()
-    })
     try {
-      const taken = await Promise.race([work, deadline])
+      const taken = await withTimeout(work, timeoutMs, () => {
+        throw new ScrapeTimeoutError(timeoutMs)
+      })
       snapshot = taken
       knownMode = modeOf(taken.info)
       if (!up && lastFailure !== undefined) logger.info('Redis answers collections again')
@@ -141,7 +139,6 @@ export function createScrape(options: ScrapeOptions): Scrape {
       lastScrapeError.set(1)
       return { ok: false, durationMs: now() - startedAt, error: message }
     } finally {
-      clearTimeout(timer)
       scrapeDuration.set((now() - startedAt) / 1000)
     }
   }

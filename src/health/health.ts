@@ -1,4 +1,5 @@
 import type { BreakerState, PoolMonitor, ProbeResult } from '../monitor/types.js'
+import { withTimeout } from '../timeout.js'
 
 export type CheckStatus = 'pass' | 'warn' | 'fail'
 export type OverallStatus = 'healthy' | 'degraded' | 'unhealthy'
@@ -63,19 +64,15 @@ export async function checkHealth(monitor: PoolMonitor, options: HealthCheckOpti
   const timeoutMs = options.timeoutMs ?? 1_000
   const now = options.now ?? Date.now
   const started = performance.now()
-  let timer: NodeJS.Timeout | undefined
-  const probe = await Promise.race([
+  const probe = await withTimeout(
     monitor
       .probe()
       .catch(
         (err: Error): ProbeResult => ({ ok: false, latencyMs: undefined, at: now(), error: err.message }),
       ),
-    new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), timeoutMs)
-      timer.unref()
-    }),
-  ])
-  clearTimeout(timer)
+    timeoutMs,
+    () => undefined,
+  )
   const redis = redisCheck(probe, performance.now() - started, timeoutMs, monitor.health().unavailable)
   const circuit_breaker = breakerCheck(monitor.breakerState())
   return {

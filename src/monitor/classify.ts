@@ -7,7 +7,9 @@ import {
   PoolExhaustedError,
   RedisReplyError,
 } from '../errors.js'
+import { COMMAND_TIMED_OUT } from '../redis/timeout-sweep.js'
 
+/** Socket and DNS error codes: the connection failed, whatever the message says. */
 const CONNECTION_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -19,13 +21,20 @@ const CONNECTION_CODES = new Set([
   'EAI_AGAIN',
 ])
 
-const CONNECTION_MESSAGES = [
+/**
+ * The errors ioredis 6 raises as a bare `Error`, with neither a class nor a code: matched by
+ * message, as few as possible. test/monitor/ioredis-errors.test.ts makes each one happen against a
+ * real redis-server, so an ioredis upgrade that rewords one fails there instead of turning
+ * timeouts or lost connections into `other`.
+ */
+// The pool's timeout sweep rejects with the same text, so both classify alike.
+export const IOREDIS_TIMEOUT_MESSAGE = COMMAND_TIMED_OUT
+export const IOREDIS_CONNECTION_MESSAGES = [
+  // enableOfflineQueue: false and the socket not (yet) writable
   "Stream isn't writeable",
+  // a command sent on, or still waiting on, a connection that was closed
   'Connection is closed',
-  'Reached the max retries per request limit',
-  'connect ETIMEDOUT',
-  'Socket timeout',
-]
+] as const
 
 /** Replies that mean the connection itself is unusable, not that the command was wrong. */
 const CONNECTION_REPLY_PREFIXES = ['NOAUTH', 'WRONGPASS', 'LOADING', 'MASTERDOWN']
@@ -58,10 +67,11 @@ export function classifyError(err: unknown): ErrorType {
       ? ErrorType.connection
       : ErrorType.reply
   }
-  if (message === 'Command timed out') return ErrorType.timeout
+  // ioredis' own error classes, by name (a second copy of ioredis would defeat instanceof).
   if (name === 'MaxRetriesPerRequestError') return ErrorType.connection
   if (typeof code === 'string' && CONNECTION_CODES.has(code)) return ErrorType.connection
-  if (CONNECTION_MESSAGES.some((m) => message.includes(m))) return ErrorType.connection
+  if (message === IOREDIS_TIMEOUT_MESSAGE) return ErrorType.timeout
+  if (IOREDIS_CONNECTION_MESSAGES.some((m) => message.startsWith(m))) return ErrorType.connection
   return ErrorType.other
 }
 

@@ -5,6 +5,7 @@ import type { Config } from '../config/config.js'
 import { createPoolMonitor } from '../monitor/pool-monitor.js'
 import type { PoolMonitor } from '../monitor/types.js'
 import { nodeOptions } from '../redis/endpoint.js'
+import { withTimeout } from '../timeout.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -37,15 +38,11 @@ async function poolMonitorPlugin(fastify: FastifyInstance, { config }: PoolMonit
   })
   fastify.decorate('poolMonitor', monitor)
   fastify.addHook('onClose', async () => {
-    let timer: NodeJS.Timeout | undefined
-    const gaveUp = await Promise.race([
+    const gaveUp = await withTimeout(
       monitor.close().then(() => false),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), POOL_CLOSE_BUDGET_MS)
-        timer.unref()
-      }),
-    ])
-    clearTimeout(timer)
+      POOL_CLOSE_BUDGET_MS,
+      () => true,
+    )
     if (gaveUp)
       fastify.log.warn(
         `the pool did not close within ${POOL_CLOSE_BUDGET_MS} ms; leaving its sockets to the exit`,

@@ -3,6 +3,7 @@ import calculateSlot from 'cluster-key-slot'
 import type { Redis, RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
 import { ClusterKeyRequiredError, CrossSlotError } from '../errors.js'
+import { withTimeout } from '../timeout.js'
 import {
   createMultiplexPool,
   type MultiplexPool,
@@ -178,18 +179,10 @@ export function createClusterTopology(options: ClusterTopologyOptions): ClusterT
     }
   }
 
-  function withTimeout<T>(promise: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined
-    return Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error('cluster topology read timed out')),
-          options.commandTimeoutMs,
-        )
-        timer.unref()
-      }),
-    ]).finally(() => clearTimeout(timer))
+  function bounded<T>(promise: Promise<T>): Promise<T> {
+    return withTimeout(promise, options.commandTimeoutMs, () => {
+      throw new Error('cluster topology read timed out')
+    })
   }
 
   function setState(ok: boolean, from: string): void {
@@ -209,7 +202,7 @@ export function createClusterTopology(options: ClusterTopologyOptions): ClusterT
       const conn = node.pool.connections.find((c) => c.client.status === 'ready' && !c.exclusive)
       if (!conn) continue
       try {
-        const [slotsReply, infoReply] = await withTimeout(
+        const [slotsReply, infoReply] = await bounded(
           Promise.all([conn.client.call('CLUSTER', 'SLOTS'), conn.client.call('CLUSTER', 'INFO')]),
         )
         if (closed) return

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Registry } from 'prom-client'
 import type { Config } from '../config/config.js'
+import { renderOpenMetrics } from '../metrics/openmetrics.js'
 
 export const SCRAPE_TIMEOUT_HEADER = 'x-prometheus-scrape-timeout-seconds'
 
@@ -51,36 +52,8 @@ export function authorized(header: string | undefined, auth: Config['metricsAuth
   return false
 }
 
-// prom-client renders OpenMetrics only for a registry whose content type says so, and doing that
-// renames counters in place (drops `_total`), which would corrupt the next text scrape. This
-// formatter registry renders a view of each metric with the OpenMetrics family name instead.
-const openMetricsFormatter = new (Registry as unknown as new (type: string) => unknown)(
-  Registry.OPENMETRICS_CONTENT_TYPE,
-) as {
-  getMetricsAsString(metric: unknown): Promise<string>
-}
-interface MetricSnapshot {
-  name: string
-  type: string
-}
-
-/** A registry in OpenMetrics 1.0 text (with `# EOF`), leaving the registry itself untouched. */
-export async function renderOpenMetrics(registry: Registry): Promise<string> {
-  const families = await Promise.all(
-    (registry.getMetricsAsArray() as unknown as Array<{ get(): Promise<MetricSnapshot> }>).map((metric) =>
-      openMetricsFormatter.getMetricsAsString({
-        async get() {
-          const snapshot = await metric.get()
-          // OpenMetrics names the counter family without `_total`; samples get it back.
-          return snapshot.type === 'counter'
-            ? { ...snapshot, name: snapshot.name.replace(/_total$/, '') }
-            : snapshot
-        },
-      }),
-    ),
-  )
-  return `${families.join('\n')}\n# EOF\n`
-}
+// Rendered with public prom-client API only (see metrics/openmetrics.ts); /scrape imports it from here.
+export { renderOpenMetrics }
 
 export function unauthorized(reply: FastifyReply, auth: Config['metricsAuth']) {
   const schemes = [

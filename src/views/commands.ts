@@ -2,6 +2,7 @@ import { clearScreenDown, cursorTo } from 'node:readline'
 import type { ParseArgsConfig } from 'node:util'
 import { loadConfig, PROGRAM, parseFlags, UsageError } from '../command-line.js'
 import type { Config } from '../config/config.js'
+import { withTimeout } from '../timeout.js'
 import { EXIT, exitCodeOf, statusText } from './format.js'
 import { createSource, type Snapshot } from './source.js'
 
@@ -131,22 +132,12 @@ export async function statusCommand(
   }
 
   // A snapshot never outlives its budget, whatever Redis does (frozen, blackholed, slow).
-  const bounded = async (): Promise<Snapshot> => {
-    let timer: NodeJS.Timeout | undefined
-    const late = new Promise<Snapshot>((resolve) => {
-      timer = setTimeout(() => {
-        const { report } = source.current()
-        const error = `no answer within ${timeoutMs / 1000} s`
-        resolve({ report: { ...report, available: false, status: 'CRITICAL', reasons: [error] }, error })
-      }, timeoutMs + 500)
-      timer.unref()
+  const bounded = (): Promise<Snapshot> =>
+    withTimeout(source.snapshot(), timeoutMs + 500, (): Snapshot => {
+      const { report } = source.current()
+      const error = `no answer within ${timeoutMs / 1000} s`
+      return { report: { ...report, available: false, status: 'CRITICAL', reasons: [error] }, error }
     })
-    try {
-      return await Promise.race([source.snapshot(), late])
-    } finally {
-      clearTimeout(timer)
-    }
-  }
 
   try {
     if (!watch) return print(await bounded())

@@ -10,6 +10,7 @@ import type { Config } from '../config/config.js'
 import { keyGroupOptions } from '../config/key-groups.js'
 import { createPoolMonitor } from '../monitor/pool-monitor.js'
 import type { PoolMonitor } from '../monitor/types.js'
+import { withTimeout } from '../timeout.js'
 
 export interface SourceOptions {
   config: Config
@@ -114,16 +115,8 @@ export function createSource(options: SourceOptions): Source {
     history: () => stats.history(),
     async close() {
       await stats.close()
-      let timer: NodeJS.Timeout | undefined
-      // QUIT to a frozen Redis waits for an answer that never comes: drop the socket instead.
-      await Promise.race([
-        monitor.close(),
-        new Promise((resolve) => {
-          timer = setTimeout(resolve, Math.min(1_000, timeoutMs))
-          timer.unref()
-        }),
-      ])
-      clearTimeout(timer)
+      // QUIT to a frozen Redis waits for an answer that never comes: give up on it after a second.
+      await withTimeout(monitor.close(), Math.min(1_000, timeoutMs), () => undefined)
     },
   }
 }
