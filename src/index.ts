@@ -18,9 +18,21 @@ export type {
 export { createKeyGroupCollector, type KeyGroupCollector } from './collectors/key-group-collector.js'
 export { type CollectResult, createScrape, type Scrape, type ScrapeOptions } from './collectors/scrape.js'
 export { SERVER_COLLECTORS } from './collectors/server-collectors.js'
-export { createServerStats, type ServerStats, type StatusReport } from './collectors/server-stats.js'
+export {
+  createServerStats,
+  type ServerStats,
+  type ServerStatsEvents,
+  type StatusReport,
+} from './collectors/server-stats.js'
 export { ENV_VARS, type EnvVar } from './config/config.js'
 export * from './errors.js'
+export {
+  createHistory,
+  createMemoryHistory,
+  createSqliteHistory,
+  type HistorySample,
+  type HistoryStore,
+} from './history/index.js'
 export { cacheMetrics } from './metrics/cache.js'
 export {
   infoFieldMetrics,
@@ -32,12 +44,14 @@ export {
 export { BREAKER_DEFAULTS, BREAKER_STATE_CODE, type Breaker, createBreaker } from './monitor/breaker.js'
 export { classifyError, redact } from './monitor/classify.js'
 export { commandLabel, isBlocking } from './monitor/command-names.js'
+export { createEventHub, type EventSource } from './monitor/events.js'
 export { createPoolMonitor } from './monitor/pool-monitor.js'
 export type {
   BreakerOptions,
   BreakerState,
   PipelineResult,
   PoolMonitor,
+  PoolMonitorEventMap,
   PoolMonitorEvents,
   PoolMonitorHealth,
   PoolMonitorOptions,

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { HistoryQuery, HistoryStore } from '../history/types.js'
+import { createEventHub, type EventSource } from '../monitor/events.js'
 import type { Collector, RedisCommander } from './collector.js'
 import { type CommandDenied, createCommandDenied } from './command-denied.js'
 import {
@@ -13,6 +14,7 @@ import { createMemoryPurgeCollector } from './memory-purge.js'
 import { type CollectResult, createScrape } from './scrape.js'
 import { SERVER_COLLECTORS } from './server-collectors.js'
 import { DEFAULT_THRESHOLDS, type StatusThresholds } from './status.js'
+import type { ServerStatsEvents } from './status-events.js'
 import {
   type ClientContext,
   createStatusHistory,
@@ -23,6 +25,7 @@ import {
 
 export type { RedisCommander } from './collector.js'
 export type { DatabaseConnection } from './key-group-collector.js'
+export type { ServerStatsEvents } from './status-events.js'
 export type { ClientContext, HistorySample, StatusReport } from './status-history.js'
 
 export interface ServerStatsOptions {
@@ -50,12 +53,14 @@ export interface ServerStatsOptions {
   backgroundTimeoutMs?: number
   /** MEMORY PURGE when memory is critical, at most once per interval. @default disabled */
   autoMemoryPurge?: { enabled: boolean; minIntervalMs: number }
+  /** Key-group count above which the keyGroupGrowth event fires. @default off */
+  keyGroupGrowthThreshold?: number
   /** The pool monitor's view, for history samples. */
   context?: () => ClientContext
   now?: () => number
 }
 
-export interface ServerStats {
+export interface ServerStats extends EventSource<ServerStatsEvents> {
   /** ACL refusals seen on the service's connections (readiness asks whether INFO is refused). */
   commandDenied: CommandDenied
   collect(options: { timeoutMs: number }): Promise<CollectResult>
@@ -112,7 +117,12 @@ export function createServerStats(options: ServerStatsOptions): ServerStats {
     commandDenied,
   ]
   const scrape = createScrape({ redis, registry: options.registry, logger, collectors, now })
+  const events = createEventHub<ServerStatsEvents>(logger)
   const statusHistory = createStatusHistory({
+    emit: events.emit,
+    ...(options.keyGroupGrowthThreshold !== undefined
+      ? { keyGroupGrowthThreshold: options.keyGroupGrowthThreshold }
+      : {}),
     view: scrape.view,
     collect: scrape.collect,
     keyGroups: () => keyGroups?.latest() ?? [],
@@ -132,6 +142,8 @@ export function createServerStats(options: ServerStatsOptions): ServerStats {
     collect: scrape.collect,
     status: statusHistory.status,
     history: statusHistory.history,
+    on: events.on,
+    off: events.off,
     start() {
       if (closed) return
       scrape.start()

@@ -13,6 +13,7 @@ import {
   type StatusLevel,
   type StatusThresholds,
 } from './status.js'
+import { createStatusWatcher, type StatusWatcherOptions } from './status-events.js'
 
 type BreakerState = 'closed' | 'half_open' | 'open'
 
@@ -72,6 +73,10 @@ export interface StatusHistoryOptions {
   context?: () => ClientContext
   /** Why Redis is unavailable when it answered but refused (INFO denied by ACL), for the reasons. */
   unavailableReason?: () => string | undefined
+  /** Receives the status events each sample gives rise to (state changes only). */
+  emit?: StatusWatcherOptions['emit']
+  /** Key-group count above which keyGroupGrowth fires; off when undefined. */
+  keyGroupGrowthThreshold?: number
   now: () => number
 }
 
@@ -102,6 +107,13 @@ export function createStatusHistory(options: StatusHistoryOptions): StatusHistor
     .map((s) => ({ available: s.available, hits: s.keyspace_hits ?? 0, misses: s.keyspace_misses ?? 0 }))
   let timer: NodeJS.Timeout | undefined
   let closed = false
+  const watcher = options.emit
+    ? createStatusWatcher({
+        thresholds,
+        keyGroupGrowthThreshold: options.keyGroupGrowthThreshold,
+        emit: options.emit,
+      })
+    : undefined
 
   /** Hit rate over the history window when it saw enough lookups, else over the server's lifetime. */
   function hitRate(info: ParsedInfo): number | null {
@@ -195,6 +207,12 @@ export function createStatusHistory(options: StatusHistoryOptions): StatusHistor
     })
     window.push({ available: info !== undefined, hits: totals?.hits ?? 0, misses: totals?.misses ?? 0 })
     while (window.length > options.historySize) window.shift()
+    watcher?.observe({
+      report: status({ latencyMs: ctx?.latencyMs, breaker: ctx?.breaker ?? 'closed' }),
+      keyGroups: options.keyGroups(),
+      fallbackActive: ctx?.fallbackActive === true,
+      at: now(),
+    })
   }
 
   const schedule = () => {

@@ -22,12 +22,14 @@ import { createStandaloneTopology, type PoolTopology, type Redirect } from '../r
 import { createBreaker } from './breaker.js'
 import { classifyError, redact, toPublicError } from './classify.js'
 import { changesConnectionState, commandLabel, isBlocking, mayBlock } from './command-names.js'
+import { createEventHub } from './events.js'
 import type { Observe } from './fast-histogram.js'
 import { poolFamilies } from './metrics.js'
 import type {
   BreakerState,
   PipelineResult,
   PoolMonitor,
+  PoolMonitorEventMap,
   PoolMonitorHealth,
   PoolMonitorOptions,
   PoolStats,
@@ -77,6 +79,7 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
     `a pool named ${name} is already registered on this registry`,
   )
   const log = options.logger.child({ pool: name })
+  const hub = createEventHub<PoolMonitorEventMap>(log)
   const secrets = [
     options.redis.password,
     options.redis.username,
@@ -146,6 +149,7 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
         log.warn({ from, to }, 'circuit breaker opened: calls fail fast until Redis answers again')
       else log.info({ from, to }, `circuit breaker ${to === 'closed' ? 'closed' : 'half-open'}`)
       notify(() => events.breakerTransition?.(from, to))
+      hub.emit('breaker', { from, to, at: new Date(now()).toISOString() })
     },
   })
 
@@ -573,6 +577,7 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
       if (result.ok) log.info({ latencyMs: result.latencyMs }, 'redis probe succeeded')
       else log.warn({ reason: result.error }, 'redis probe failed')
       notify(() => events.probeStateChange?.(result))
+      hub.emit('probe', result)
     }
     return result
   }
@@ -684,6 +689,8 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
 
     stats,
     breakerState: (): BreakerState => breaker.state(),
+    on: hub.on,
+    off: hub.off,
 
     openConnection(role, overrides = {}) {
       if (closed) throw new PoolClosedError(name)

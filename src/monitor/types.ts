@@ -1,6 +1,7 @@
 import type { Redis, RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
+import type { EventSource } from './events.js'
 
 export type BreakerState = 'closed' | 'half_open' | 'open'
 
@@ -75,6 +76,16 @@ export interface PoolMonitorEvents {
   failover?: (from: string, to: string) => void
 }
 
+/** Events of `PoolMonitor.on()`: state changes, never one per command. */
+export interface PoolMonitorEventMap {
+  /** The circuit breaker changed state. */
+  breaker: { from: BreakerState; to: BreakerState; at: string }
+  /** The latest probe flipped between ok and failed. */
+  probe: ProbeResult
+  /** The master the pool writes to changed (Sentinel failover): the addresses before and after. */
+  failover: { from: string; to: string; at: string }
+}
+
 export interface PoolMonitorOptions {
   /**
    * ioredis connection options (host, port, username, password, tls, db). With `sentinels` and
@@ -136,7 +147,7 @@ export interface BreakerOptions {
   probeFailuresToOpen: number
 }
 
-export interface PoolMonitor {
+export interface PoolMonitor extends EventSource<PoolMonitorEventMap> {
   readonly name: string
   /** Runs one command on a pooled connection, timed, classified and guarded by the breaker. */
   call(command: string, ...args: RedisArg[]): Promise<unknown>
