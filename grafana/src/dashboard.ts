@@ -408,6 +408,102 @@ function clusterPanels(): cog.Builder<Panel>[] {
   ]
 }
 
+/**
+ * Replication and Sentinel. Pick the service's job for the master it follows (role, offset lag)
+ * and the failovers it followed; pick the job /discover-nodes feeds (prometheus/examples/
+ * redis-sentinel.yml) for every node of the replica set and the Sentinels (link status, quorum).
+ */
+function sentinelPanels(): cog.Builder<Panel>[] {
+  return [
+    panel(
+      new TimeseriesPanel().min(0).max(1),
+      {
+        title: 'Replication role',
+        description:
+          'Role each scraped node reports (INFO role): 1 while it holds that role. After a failover the ' +
+          'promoted replica turns master and the old master, once back, slave.',
+        unit: 'none',
+        w: 5,
+      },
+      query(
+        `max by (instance, role) (redis_instance_info{${SELECTOR}, role=~"master|slave"})`,
+        '{{instance}} {{role}}',
+        'A',
+      ),
+    ),
+    panel(
+      new TimeseriesPanel().min(0),
+      {
+        title: 'Replication offset lag',
+        description:
+          "Bytes each replica's acknowledged offset trails its master's replication offset (INFO " +
+          'replication on the master); a growing lag means the replica cannot keep up.',
+        unit: 'bytes',
+        w: 5,
+      },
+      query(
+        `redis_master_repl_offset{${SELECTOR}} - on (job, instance) group_right redis_connected_slave_offset_bytes{${SELECTOR}}`,
+        '{{slave_ip}}:{{slave_port}} behind {{instance}}',
+        'A',
+      ),
+    ),
+    panel(
+      new TimeseriesPanel().min(0).max(1),
+      {
+        title: 'Replica link status',
+        description:
+          "Each replica's link to its master (master_link_status up = 1); 0 for a minute fires " +
+          'RedisReplicationBroken.',
+        unit: 'none',
+        w: 5,
+      },
+      query(`redis_master_link_up{${SELECTOR}}`, '{{instance}} -> {{master_host}}:{{master_port}}', 'A'),
+    ),
+    panel(
+      new TimeseriesPanel().min(0),
+      {
+        title: 'Sentinel quorum',
+        description:
+          'Sentinels up for each master as each Sentinel sees them, against the quorum configured; ' +
+          'CKQUORUM failing (status 0) fires RedisSentinelQuorumLost.',
+        unit: 'short',
+        w: 5,
+      },
+      query(
+        `redis_sentinel_master_ok_sentinels{${SELECTOR}}`,
+        'ok sentinels {{master_name}} @ {{instance}}',
+        'A',
+      ),
+      query(
+        `max by (master_name) (redis_sentinel_master_setting_ckquorum{${SELECTOR}})`,
+        'quorum {{master_name}}',
+        'B',
+      ),
+      query(
+        `redis_sentinel_master_ckquorum_status{${SELECTOR}}`,
+        'ckquorum ok {{master_name}} @ {{instance}}',
+        'C',
+      ),
+    ),
+    panel(
+      new TimeseriesPanel().min(0),
+      {
+        title: 'Failovers',
+        description:
+          'Failovers the pool followed (redis_pool_failovers_total: +switch-master or a newer config ' +
+          'epoch) in each interval; any fires RedisFailover.',
+        unit: 'short',
+        w: 4,
+      },
+      query(
+        `sum by (pool) (increase(redis_pool_failovers_total{${SELECTOR}}[$__rate_interval]))`,
+        '{{pool}}',
+        'A',
+      ),
+    ),
+  ]
+}
+
 function variables() {
   return [
     new QueryVariableBuilder('job')
@@ -452,6 +548,8 @@ export function buildDashboard(): Dashboard {
   for (const p of cachePanels()) builder.withPanel(p)
   builder.withRow(new RowBuilder('Redis Cluster'))
   for (const p of clusterPanels()) builder.withPanel(p)
+  builder.withRow(new RowBuilder('Replication and Sentinel'))
+  for (const p of sentinelPanels()) builder.withPanel(p)
   const dashboard = builder.build()
   // Grafana wants ids unique within the dashboard; number them in layout order.
   for (const [index, p] of (dashboard.panels ?? []).entries()) p.id = index + 1

@@ -7,6 +7,7 @@ import { parse } from 'yaml'
 import * as cacheDefinitions from '../../src/metrics/cache.js'
 import * as clusterDefinitions from '../../src/metrics/cluster.js'
 import * as definitions from '../../src/metrics/definitions.js'
+import * as sentinelDefinitions from '../../src/metrics/sentinel.js'
 import { waitFor } from '../helpers/wait-for.js'
 
 const execFileAsync = promisify(execFile)
@@ -68,13 +69,14 @@ export function definedMetricNames(): Set<string> {
     if (typeof name === 'string') names.add(name)
     else for (const child of Object.values(value)) visit(child)
   }
-  for (const module of [definitions, cacheDefinitions, clusterDefinitions])
+  for (const module of [definitions, cacheDefinitions, clusterDefinitions, sentinelDefinitions])
     for (const value of Object.values(module)) visit(value)
   return names
 }
 
 const PROMQL_WORDS = new Set([
   'sum',
+  'max',
   'rate',
   'increase',
   'histogram_quantile',
@@ -88,6 +90,8 @@ const PROMQL_WORDS = new Set([
   'sort_desc',
   'on',
   'ignoring',
+  'group_left',
+  'group_right',
   'bool',
   'delta',
   'le',
