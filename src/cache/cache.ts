@@ -78,8 +78,11 @@ interface Namespace {
   count: Record<'hit' | 'miss' | 'fallback_hit' | 'fallback_miss' | 'error', () => void>
 }
 
-/** Replays of writes and deletes made while in fallback go out in DELs of this many keys. */
-const DEL_BATCH = 500
+/** Reply errors of a Redis Cluster node asked for a key of another node's slot. */
+const REDIRECTION = /^(MOVED|ASK) /
+
+/** Keys written or deleted while in fallback are deleted in Redis this many at a time on recovery. */
+const DEL_BATCH = 100
 
 /** Errors that mean "Redis is not there for this call", as opposed to "Redis said no". */
 function isOutage(err: unknown): boolean {
@@ -209,10 +212,23 @@ export function createCache(options: CacheOptions): Cache {
       { invalidated: stale.length, lostTrack },
       'Redis answers again: the cache fallback is dropped and reads come from Redis',
     )
-    for (let i = 0; i < stale.length; i += DEL_BATCH) {
-      monitor.call('del', ...stale.slice(i, i + DEL_BATCH)).catch((err: unknown) => {
-        log.warn({ err }, 'could not delete keys written during the outage; they expire with their TTL')
-      })
+    void invalidate(stale)
+  }
+
+  /**
+   * One DEL per key (keys of different cluster slots cannot share one), DEL_BATCH at a time so a
+   * long outage's keys do not flood the pool's wait queue; in the background.
+   */
+  async function invalidate(keys: string[]): Promise<void> {
+    let failed = 0
+    for (let i = 0; i < keys.length && !closed; i += DEL_BATCH) {
+      const results = await Promise.allSettled(
+        keys.slice(i, i + DEL_BATCH).map((key) => monitor.call('del', key)),
+      )
+      failed += results.filter((r) => r.status === 'rejected').length
+    }
+    if (failed > 0) {
+      log.warn({ failed }, 'could not delete some keys written during the outage; they expire with their TTL')
     }
   }
 
@@ -274,6 +290,15 @@ export function createCache(options: CacheOptions): Cache {
       const type = classifyError(err)
       // A timeout already took the whole command timeout: no second try through the pool.
       if (type === ErrorType.connection) return monitor.call('get', key)
+      if (type === ErrorType.reply && REDIRECTION.test(err instanceof Error ? err.message : '')) {
+        // A Redis Cluster: the tracked connection talks to one node, and keys of other nodes'
+        // slots answer MOVED. Tracking per node is not worth its complexity here; the pool
+        // routes by slot, so reads go through it from now on.
+        void near!.close()
+        for (const each of namespaces.values()) each.near = false
+        log.warn('near cache off: Redis answered MOVED/ASK (a cluster); reads go through the pool')
+        return monitor.call('get', key)
+      }
       throw toPublicError(err, type, { command: 'get', timeoutMs: 0, pool: monitor.name, secrets: [] })
     }
   }
