@@ -1,4 +1,5 @@
 import { getHeapStatistics } from 'node:v8'
+import fastifyAccepts from '@fastify/accepts'
 import underPressure from '@fastify/under-pressure'
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify'
 import fp from 'fastify-plugin'
@@ -7,6 +8,7 @@ import type { Registry } from 'prom-client'
 import type { Config } from './config/config.js'
 import clusterDiscoveryPlugin from './plugins/cluster-discovery.js'
 import historyPlugin from './plugins/history.js'
+import metricsAuthPlugin from './plugins/metrics-auth.js'
 import nodeDiscoveryPlugin from './plugins/node-discovery.js'
 import poolMonitorPlugin from './plugins/pool-monitor.js'
 import registryPlugin, { UNMATCHED_ROUTE } from './plugins/registry.js'
@@ -88,6 +90,8 @@ async function serviceApp(fastify: FastifyInstance, options: ServiceAppOptions) 
   })
 
   await fastify.register(liveRoutes)
+  await fastify.register(fastifyAccepts)
+  await fastify.register(metricsAuthPlugin, { auth: config.metricsAuth })
   await fastify.register(metricsRoutes, { config })
   await fastify.register(discoveryRoutes, {
     config,

@@ -4,7 +4,6 @@ import { clusterHttpSd } from '../collectors/cluster-discovery.js'
 import type { Config } from '../config/config.js'
 import type { NodeDiscovery } from '../plugins/node-discovery.js'
 import { formatHostPort } from '../redis/endpoint.js'
-import { authorized, unauthorized } from './metrics.js'
 
 export interface DiscoveryRoutesOptions {
   config: Config
@@ -28,9 +27,7 @@ export default async function discoveryRoutes(fastify: FastifyInstance, options:
    * `master_name` among the labels; a cluster: every node (as /discover-cluster-nodes); standalone:
    * the one node. Each target is meant for /scrape?target=.
    */
-  fastify.get('/discover-nodes', async (request, reply) => {
-    if (!authorized(request.headers.authorization, config.metricsAuth))
-      return unauthorized(reply, config.metricsAuth)
+  fastify.get('/discover-nodes', { preHandler: fastify.requireMetricsAuth }, async (request, reply) => {
     try {
       if (cluster !== undefined) return clusterHttpSd(await cluster.read(), config.redis.tls !== undefined)
       const found = (await nodes.read()) ?? []
@@ -50,27 +47,29 @@ export default async function discoveryRoutes(fastify: FastifyInstance, options:
     }
   })
 
-  fastify.get('/discover-cluster-nodes', async (request, reply) => {
-    if (!authorized(request.headers.authorization, config.metricsAuth))
-      return unauthorized(reply, config.metricsAuth)
-    if (cluster === undefined) {
-      return reply.code(404).send({
-        statusCode: 404,
-        error: 'Not Found',
-        message:
-          'cluster node discovery needs REDIS_CLUSTER=true (REDIS_URL naming a node of a Redis Cluster)',
-      })
-    }
-    try {
-      const nodes = await cluster.read()
-      return clusterHttpSd(nodes, config.redis.tls !== undefined)
-    } catch (err) {
-      request.log.warn({ err }, 'CLUSTER NODES failed for /discover-cluster-nodes')
-      return reply.code(503).send({
-        statusCode: 503,
-        error: 'Service Unavailable',
-        message: `the cluster did not answer CLUSTER NODES: ${(err as Error).message}`,
-      })
-    }
-  })
+  fastify.get(
+    '/discover-cluster-nodes',
+    { preHandler: fastify.requireMetricsAuth },
+    async (request, reply) => {
+      if (cluster === undefined) {
+        return reply.code(404).send({
+          statusCode: 404,
+          error: 'Not Found',
+          message:
+            'cluster node discovery needs REDIS_CLUSTER=true (REDIS_URL naming a node of a Redis Cluster)',
+        })
+      }
+      try {
+        const nodes = await cluster.read()
+        return clusterHttpSd(nodes, config.redis.tls !== undefined)
+      } catch (err) {
+        request.log.warn({ err }, 'CLUSTER NODES failed for /discover-cluster-nodes')
+        return reply.code(503).send({
+          statusCode: 503,
+          error: 'Service Unavailable',
+          message: `the cluster did not answer CLUSTER NODES: ${(err as Error).message}`,
+        })
+      }
+    },
+  )
 }

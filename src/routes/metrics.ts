@@ -1,5 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Registry } from 'prom-client'
 import type { Config } from '../config/config.js'
 import { renderOpenMetrics } from '../metrics/openmetrics.js'
@@ -22,49 +21,25 @@ export function scrapeBudgetSeconds(header: string | string[] | undefined, fallb
   return Number.isFinite(value) && value > 0 ? Math.min(value, 300) : fallback
 }
 
-type Format = 'openmetrics' | 'text' | 'unacceptable'
-export function negotiate(accept: string | undefined): Format {
-  if (accept === undefined || accept.trim() === '') return 'text'
-  const types = accept
-    .split(',')
-    .map((part) => part.split(';')[0]?.trim().toLowerCase())
-    .filter(Boolean)
-  if (types.includes('application/openmetrics-text')) return 'openmetrics'
-  if (types.some((t) => t === 'text/plain' || t === 'text/*' || t === '*/*')) return 'text'
-  return 'unacceptable'
-}
+/**
+ * What /metrics serves, most preferred first when the client ranks them equally (no Accept, or
+ * a wildcard): Prometheus text. The parameters let an Accept naming `version` or `charset` match.
+ */
+export const METRICS_TYPES = {
+  text: 'text/plain; version=0.0.4; charset=utf-8',
+  openmetrics: 'application/openmetrics-text; version=1.0.0; charset=utf-8',
+} as const
+type Format = keyof typeof METRICS_TYPES
 
-const digest = (s: string) => createHash('sha256').update(s).digest()
-/** Constant time whatever the lengths: compare digests, not the strings. */
-const sameSecret = (given: string, expected: string) => timingSafeEqual(digest(given), digest(expected))
-
-export function authorized(header: string | undefined, auth: Config['metricsAuth']): boolean {
-  if (auth.bearerToken === undefined && auth.basic === undefined) return true
-  if (header === undefined) return false
-  const [scheme = '', credentials = ''] = header.trim().split(/\s+/, 2)
-  if (auth.bearerToken !== undefined && scheme.toLowerCase() === 'bearer') {
-    return sameSecret(credentials, auth.bearerToken)
-  }
-  if (auth.basic !== undefined && scheme.toLowerCase() === 'basic') {
-    const decoded = Buffer.from(credentials, 'base64').toString('utf8')
-    return sameSecret(decoded, `${auth.basic.user}:${auth.basic.password}`)
-  }
-  return false
+/** The format @fastify/accepts picks (q-values, q=0 excluding a type, wildcards), or undefined: 406. */
+export function negotiate(request: FastifyRequest): Format | undefined {
+  const picked = request.accepts().type([METRICS_TYPES.text, METRICS_TYPES.openmetrics])
+  if (picked === METRICS_TYPES.openmetrics) return 'openmetrics'
+  return picked === METRICS_TYPES.text ? 'text' : undefined
 }
 
 // Rendered with public prom-client API only (see metrics/openmetrics.ts); /scrape imports it from here.
 export { renderOpenMetrics }
-
-export function unauthorized(reply: FastifyReply, auth: Config['metricsAuth']) {
-  const schemes = [
-    auth.bearerToken !== undefined ? 'Bearer realm="metrics"' : '',
-    auth.basic ? 'Basic realm="metrics"' : '',
-  ]
-  return reply
-    .code(401)
-    .header('www-authenticate', schemes.filter(Boolean).join(', '))
-    .send({ statusCode: 401, error: 'Unauthorized', message: 'valid credentials are required for /metrics' })
-}
 
 export interface MetricsRoutesOptions {
   config: Config
@@ -76,15 +51,13 @@ export interface MetricsRoutesOptions {
  * Redis still yields an answer in time, with redis_up 0 and redis_monitor_last_scrape_error 1.
  */
 export default async function metricsRoutes(fastify: FastifyInstance, { config }: MetricsRoutesOptions) {
-  fastify.get('/metrics', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!authorized(request.headers.authorization, config.metricsAuth))
-      return unauthorized(reply, config.metricsAuth)
-    const format = negotiate(request.headers.accept)
-    if (format === 'unacceptable') {
+  fastify.get('/metrics', { preHandler: fastify.requireMetricsAuth }, async (request, reply) => {
+    const format = negotiate(request)
+    if (format === undefined) {
       return reply.code(406).send({
         statusCode: 406,
         error: 'Not Acceptable',
-        message: 'serves text/plain; version=0.0.4 or application/openmetrics-text',
+        message: `serves ${METRICS_TYPES.text} or ${METRICS_TYPES.openmetrics}; the Accept header allows neither`,
       })
     }
     const budget = scrapeBudgetSeconds(request.headers[SCRAPE_TIMEOUT_HEADER], config.scrapeTimeoutSeconds)
