@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Registry } from 'prom-client'
 import type { Config } from '../config/config.js'
 import { renderOpenMetrics } from '../metrics/openmetrics.js'
@@ -41,6 +41,15 @@ export function negotiate(request: FastifyRequest): Format | undefined {
 // Rendered with public prom-client API only (see metrics/openmetrics.ts); /scrape imports it from here.
 export { renderOpenMetrics }
 
+/** 406 with a JSON reason: the Accept header allows neither format. */
+export function notAcceptable(reply: FastifyReply) {
+  return reply.code(406).send({
+    statusCode: 406,
+    error: 'Not Acceptable',
+    message: `serves ${METRICS_TYPES.text} or ${METRICS_TYPES.openmetrics}; the Accept header allows neither`,
+  })
+}
+
 export interface MetricsRoutesOptions {
   config: Config
 }
@@ -53,13 +62,7 @@ export interface MetricsRoutesOptions {
 export default async function metricsRoutes(fastify: FastifyInstance, { config }: MetricsRoutesOptions) {
   fastify.get('/metrics', { preHandler: fastify.requireMetricsAuth }, async (request, reply) => {
     const format = negotiate(request)
-    if (format === undefined) {
-      return reply.code(406).send({
-        statusCode: 406,
-        error: 'Not Acceptable',
-        message: `serves ${METRICS_TYPES.text} or ${METRICS_TYPES.openmetrics}; the Accept header allows neither`,
-      })
-    }
+    if (format === undefined) return notAcceptable(reply)
     const budget = scrapeBudgetSeconds(request.headers[SCRAPE_TIMEOUT_HEADER], config.scrapeTimeoutSeconds)
     const body = await scrape(format, collectBudgetMs(budget))
     return reply

@@ -2,13 +2,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Registry } from 'prom-client'
 import type { Config } from '../config/config.js'
 import {
-  authorized,
   collectBudgetMs,
   negotiate,
+  notAcceptable,
   renderOpenMetrics,
   SCRAPE_TIMEOUT_HEADER,
   scrapeBudgetSeconds,
-  unauthorized,
 } from './metrics.js'
 
 export interface ScrapeRoutesOptions {
@@ -27,17 +26,10 @@ function single(value: unknown): string | undefined | null {
  * Always 200 for an allowed target, with redis_up 0 when it cannot be reached within the budget.
  */
 export default async function scrapeRoutes(fastify: FastifyInstance, { config }: ScrapeRoutesOptions) {
-  fastify.get('/scrape', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!authorized(request.headers.authorization, config.metricsAuth))
-      return unauthorized(reply, config.metricsAuth)
-    const format = negotiate(request.headers.accept)
-    if (format === 'unacceptable') {
-      return reply.code(406).send({
-        statusCode: 406,
-        error: 'Not Acceptable',
-        message: 'serves text/plain; version=0.0.4 or application/openmetrics-text',
-      })
-    }
+  const options = { preHandler: fastify.requireMetricsAuth }
+  fastify.get('/scrape', options, async (request: FastifyRequest, reply: FastifyReply) => {
+    const format = negotiate(request)
+    if (format === undefined) return notAcceptable(reply)
     const query = (request.query ?? {}) as Record<string, unknown>
     const target = single(query['target'])
     const checkKeys = single(query['check-keys'])
