@@ -223,6 +223,7 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
     breaker.onEndpointChange()
     probeOnReady = true
     notify(() => events.failover?.(from, to))
+    hub.emit('failover', { from, to, at: new Date(now()).toISOString() })
   }
 
   // Connection events: one debug line per connection state change, never one per retry. The

@@ -185,6 +185,8 @@ describe('the pool follows the master the Sentinels name', () => {
   it('SIGKILL of the master: writes succeed on the new master within 10 s of +switch-master, counted once, ready goes 503 then 200', async () => {
     const writes = writer()
     const ready = readiness()
+    const switches: unknown[] = []
+    const off = app.poolMonitor.on('failover', (e) => switches.push(e))
     const { event } = await set.killMaster()
     expect(event.to.port).toBe(set.nodes[1]!.port)
     const firstOk = await waitFor(() => writes.writes.find((w) => w.ok && w.at >= event.at), {
@@ -197,6 +199,15 @@ describe('the pool follows the master the Sentinels name', () => {
     expect(firstOk.at - event.at).toBeLessThan(10_000)
     expect(ready.codes).toEqual([200, 503, 200])
     expect(await failovers()).toBe(1)
+    off()
+    // The library's typed event, once, naming both masters.
+    expect(switches).toEqual([
+      {
+        from: `127.0.0.1:${set.nodes[0]!.port}`,
+        to: `127.0.0.1:${set.nodes[1]!.port}`,
+        at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      },
+    ])
     expect((await set.nodes[1]!.cli('GET', 'failover:key')).trim()).not.toBe('')
     // Commands caught by the switch failed with a classified, coded error; none hung.
     const failed = writes.writes.filter((w) => !w.ok)
