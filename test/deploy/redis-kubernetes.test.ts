@@ -504,7 +504,8 @@ describe.skipIf(!rendered)('kubectl kustomize', () => {
     )
     const volume = deployment.spec.template.spec.volumes.find((v: Manifest) => v.name === mount.name)
     expect(volume.secret.secretName).toBe(SECRET)
-    const config = parseConfig(env, { readFile: () => 'placeholder\n' })
+    // The image runs Node 24, which has node:sqlite for HISTORY_FILE, whatever node runs this test.
+    const config = parseConfig(env, { readFile: () => 'placeholder\n', sqliteAvailable: () => true })
     expect(config.redis.options.password).toBe('placeholder')
     const policy = all.find((o) => o.kind === 'NetworkPolicy')!
     const ports = policy.spec.egress.flatMap((e: Manifest) => e.ports.map((p: Manifest) => p.port))
