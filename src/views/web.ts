@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { FastifyInstance } from 'fastify'
+import fastifyStatic from '@fastify/static'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
 
 /** Where the page's own files live: `public/` at the package root (src/views and dist/views alike). */
@@ -23,52 +24,61 @@ const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ')
 
-interface Asset {
-  type: string
-  body: Buffer
-  cache: string
-}
-
-function loadAssets(): Map<string, Asset> {
-  const require = createRequire(import.meta.url)
-  const uplot = dirname(require.resolve('uplot/dist/uPlot.iife.min.js'))
-  const own = (file: string, type: string): Asset => ({
-    type,
-    body: readFileSync(join(PUBLIC_DIR, file)),
-    cache: 'no-cache',
-  })
-  // uPlot's file names carry no version: let browsers keep them for a day, not forever.
-  const vendor = (file: string, type: string): Asset => ({
-    type,
-    body: readFileSync(join(uplot, file)),
-    cache: 'public, max-age=86400',
-  })
-  return new Map([
-    ['/', own('index.html', 'text/html; charset=utf-8')],
-    [`${ASSET_PREFIX}/app.js`, own('app.js', 'text/javascript; charset=utf-8')],
-    [`${ASSET_PREFIX}/app.css`, own('app.css', 'text/css; charset=utf-8')],
-    [
-      `${ASSET_PREFIX}/vendor/uPlot.iife.min.js`,
-      vendor('uPlot.iife.min.js', 'text/javascript; charset=utf-8'),
-    ],
-    [`${ASSET_PREFIX}/vendor/uPlot.min.css`, vendor('uPlot.min.css', 'text/css; charset=utf-8')],
-  ])
+const NOSNIFF = 'x-content-type-options'
+/** RFC 9239: JavaScript is text/javascript (the mime table @fastify/send uses still says application/). */
+const javascript = (reply: FastifyReply, path: string) => {
+  if (path.endsWith('.js')) reply.header('content-type', 'text/javascript; charset=utf-8')
 }
 
 /**
- * The built-in status page: `GET /` and its few static files under /ui, read once at
- * registration (a fixed list, so no path from a request ever reaches the file system). The page
- * polls `GET /status` and `GET /status/history`, which the service app serves.
+ * The built-in status page: `GET /` and its few static files under /ui, through @fastify/static
+ * (ETag, Last-Modified, ranges, path normalisation). Routes are made for the files present at
+ * registration (`wildcard: false`) and `allowedPath` narrows them to the page's own, so no other
+ * file of either folder is served. The page polls `GET /status` and `GET /status/history`, which the
+ * service app serves.
  */
 async function webViews(fastify: FastifyInstance) {
-  const assets = loadAssets()
-  for (const [url, asset] of assets) {
-    fastify.get(url, async (_request, reply) => {
-      reply.type(asset.type).header('cache-control', asset.cache).header('x-content-type-options', 'nosniff')
-      if (url === '/') reply.header('content-security-policy', CONTENT_SECURITY_POLICY)
-      return asset.body
-    })
-  }
+  const require = createRequire(import.meta.url)
+  const uplot = dirname(require.resolve('uplot/dist/uPlot.iife.min.js'))
+  const index = readFileSync(join(PUBLIC_DIR, 'index.html'))
+  fastify.get('/', async (_request, reply) => {
+    reply
+      .type('text/html; charset=utf-8')
+      .header('cache-control', 'no-cache')
+      .header(NOSNIFF, 'nosniff')
+      .header('content-security-policy', CONTENT_SECURITY_POLICY)
+    return index
+  })
+  const own = new Set(['/app.js', '/app.css'])
+  await fastify.register(fastifyStatic, {
+    root: PUBLIC_DIR,
+    prefix: `${ASSET_PREFIX}/`,
+    wildcard: false,
+    index: false,
+    allowedPath: (path) => own.has(path),
+    cacheControl: false,
+    setHeaders: (reply, path) => {
+      javascript(reply, path)
+      reply.header('cache-control', 'no-cache')
+      reply.header(NOSNIFF, 'nosniff')
+    },
+  })
+  const vendor = new Set(['/uPlot.iife.min.js', '/uPlot.min.css'])
+  await fastify.register(fastifyStatic, {
+    root: uplot,
+    prefix: `${ASSET_PREFIX}/vendor/`,
+    decorateReply: false,
+    wildcard: false,
+    index: false,
+    allowedPath: (path) => vendor.has(path),
+    cacheControl: false,
+    // uPlot's file names carry no version: let browsers keep them for a day, not forever.
+    setHeaders: (reply, path) => {
+      javascript(reply, path)
+      reply.header('cache-control', 'public, max-age=86400')
+      reply.header(NOSNIFF, 'nosniff')
+    },
+  })
 }
 
 export const webViewsPlugin = fp(webViews, { name: 'rpm-web-views', fastify: '5.x' })

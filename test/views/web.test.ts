@@ -74,6 +74,20 @@ describe('GET / and its assets', () => {
     expect((await app.inject({ method: 'GET', url: '/ui/index.html' })).statusCode).toBe(404)
   })
 
+  it('revalidates assets: no-cache for its own files, a day for uPlot, 304 for an unchanged ETag', async () => {
+    const js = await app.inject({ method: 'GET', url: '/ui/app.js' })
+    expect(js.headers['cache-control']).toBe('no-cache')
+    expect(js.headers['x-content-type-options']).toBe('nosniff')
+    const again = await app.inject({
+      method: 'GET',
+      url: '/ui/app.js',
+      headers: { 'if-none-match': String(js.headers['etag']) },
+    })
+    expect(again.statusCode).toBe(304)
+    const vendor = await app.inject({ method: 'GET', url: '/ui/vendor/uPlot.min.css' })
+    expect(vendor.headers['cache-control']).toBe('public, max-age=86400')
+  })
+
   it('refers to no address outside the service', () => {
     const html = readFileSync(join(PUBLIC_DIR, 'index.html'), 'utf8')
     const js = readFileSync(join(PUBLIC_DIR, 'app.js'), 'utf8')
