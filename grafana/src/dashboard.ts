@@ -91,14 +91,21 @@ function poolPanels(): cog.Builder<Panel>[] {
         .showThresholdMarkers(true)
         .reduceOptions(latest()),
       {
-        title: 'Pool utilization',
+        title: 'Pool utilization: now and between scrapes',
         description:
-          'Active connections / max connections. RedisPoolHighUtilization fires above 80 % for 5m, ' +
+          'now: active / max connections at the scrape (short operations between scrapes read 0). ' +
+          'between scrapes: rate of busy connection-seconds / max connections over the interval. ' +
+          'RedisPoolHighUtilization fires when either is above 80 % for 5m, ' +
           'RedisPoolCriticalUtilization above 90 % for 2m.',
         unit: 'percent',
         w: 6,
       },
-      query(`redis_pool_utilization_percent{${SELECTOR}}`, '{{instance}} {{pool}}', 'A'),
+      query(`redis_pool_utilization_percent{${SELECTOR}}`, 'now {{instance}} {{pool}}', 'A'),
+      query(
+        `100 * ${rate('redis_pool_connection_busy_seconds_total')} / on (job, instance, pool) redis_pool_max_connections{${SELECTOR}}`,
+        'between scrapes {{instance}} {{pool}}',
+        'B',
+      ),
     ),
     panel(
       new TimeseriesPanel().min(0),

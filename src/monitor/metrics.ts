@@ -69,6 +69,18 @@ export function poolFamilies(registry: Registry): PoolFamilies {
     connectionLatency,
   ]
 
+  // A counter read at scrape time: the pool keeps the total (in-flight work counted up to now).
+  new Counter({
+    name: poolMetrics.connectionBusySeconds.name,
+    help: poolMetrics.connectionBusySeconds.help,
+    labelNames: poolMetrics.connectionBusySeconds.labelNames,
+    registers,
+    collect() {
+      this.reset()
+      for (const source of sources) this.inc({ pool: source.name }, source.stats().busySeconds)
+    },
+  })
+
   const created: PoolFamilies = {
     sources,
     connectionLatency,

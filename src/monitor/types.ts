@@ -26,6 +26,8 @@ export interface PoolStats {
   utilizationPercent: number
   /** Replies the sockets still owe (timed-out commands included) plus exclusive leases: bounded by size x slots. */
   inFlight: number
+  /** Connection-seconds with work in flight since the pool was made, counted up to now. */
+  busySeconds: number
 }
 
 /** One command of a pipeline or transaction: name then arguments. */

@@ -294,7 +294,14 @@ export function createClusterTopology(options: ClusterTopologyOptions): ClusterT
     },
 
     stats(): MultiplexPoolStats {
-      const total: MultiplexPoolStats = { max: 0, active: 0, idle: 0, pending: 0, inFlight: 0 }
+      const total: MultiplexPoolStats = {
+        max: 0,
+        active: 0,
+        idle: 0,
+        pending: 0,
+        inFlight: 0,
+        busySeconds: 0,
+      }
       for (const node of byAddress.values()) {
         const s = node.pool.stats()
         total.max += s.max
@@ -302,6 +309,7 @@ export function createClusterTopology(options: ClusterTopologyOptions): ClusterT
         total.idle += s.idle
         total.pending += s.pending
         total.inFlight += s.inFlight
+        total.busySeconds += s.busySeconds
       }
       return total
     },

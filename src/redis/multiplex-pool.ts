@@ -13,6 +13,8 @@ export interface PooledConnection {
   reserved: boolean
   /** Its socket is corked until the end of the current tick (see coalesceWrites). */
   corked: boolean
+  /** performance.now() when it last went from carrying nothing to carrying work; undefined while idle. */
+  busySince: number | undefined
 }
 
 export interface MultiplexPoolOptions {
@@ -33,6 +35,12 @@ export interface MultiplexPoolStats {
   pending: number
   /** Replies the sockets still owe (timed-out commands included), plus exclusive leases. */
   inFlight: number
+  /**
+   * Connection-seconds spent holding at least one operation or an exclusive lease, since the pool
+   * was made, counted up to now: work still in flight at a scrape is in it (Hikari and pgbouncer add
+   * a use only when it ends, so a scrape in the middle of a long one misses it).
+   */
+  busySeconds: number
 }
 
 export interface MultiplexPool {
@@ -81,6 +89,7 @@ export function createMultiplexPool(options: MultiplexPoolOptions): MultiplexPoo
     index,
     client,
     inFlight: 0,
+    busySince: undefined,
     exclusive: false,
     reserved: false,
     corked: false,
@@ -132,7 +141,20 @@ export function createMultiplexPool(options: MultiplexPoolOptions): MultiplexPoo
     return connections.every((c) => c.client.status !== 'ready' && !STARTING.has(c.client.status))
   }
 
+  // Busy time: a connection turns busy when it takes its first operation (or a lease) and idle when
+  // it holds none; a closed busy stretch moves into busyMs, an open one is counted up to the read.
+  let busyMs = 0
+  function markBusy(conn: PooledConnection): void {
+    if (conn.busySince === undefined) conn.busySince = performance.now()
+  }
+  function markIdleIfFree(conn: PooledConnection): void {
+    if (conn.busySince === undefined || conn.inFlight > 0 || conn.exclusive) return
+    busyMs += performance.now() - conn.busySince
+    conn.busySince = undefined
+  }
+
   function take(conn: PooledConnection, exclusive: boolean): PooledConnection {
+    markBusy(conn)
     if (exclusive) {
       conn.exclusive = true
       conn.reserved = false
@@ -199,7 +221,10 @@ export function createMultiplexPool(options: MultiplexPoolOptions): MultiplexPoo
     tryAcquire() {
       if (closed || sharedWaiting > 0) return undefined
       const conn = pickShared()
-      if (conn !== undefined) conn.inFlight++
+      if (conn !== undefined) {
+        markBusy(conn)
+        conn.inFlight++
+      }
       return conn
     },
 
@@ -211,6 +236,7 @@ export function createMultiplexPool(options: MultiplexPoolOptions): MultiplexPoo
 
     release(conn) {
       conn.inFlight--
+      markIdleIfFree(conn)
       if (waiters.length > 0) serveWaiters()
     },
 
@@ -222,6 +248,7 @@ export function createMultiplexPool(options: MultiplexPoolOptions): MultiplexPoo
 
     releaseExclusive(conn) {
       conn.exclusive = false
+      markIdleIfFree(conn)
       if (waiters.length > 0) serveWaiters()
     },
 
@@ -235,7 +262,17 @@ export function createMultiplexPool(options: MultiplexPoolOptions): MultiplexPoo
         if (conn.exclusive || owed > 0) active++
         else if (conn.client.status === 'ready') idle++
       }
-      return { max: connections.length, active, idle, pending: waiters.length, inFlight }
+      const now = performance.now()
+      let openMs = 0
+      for (const conn of connections) if (conn.busySince !== undefined) openMs += now - conn.busySince
+      return {
+        max: connections.length,
+        active,
+        idle,
+        pending: waiters.length,
+        inFlight,
+        busySeconds: (busyMs + openMs) / 1000,
+      }
     },
 
     close() {

@@ -102,6 +102,38 @@ describe('pool monitor against a real redis-server', () => {
     expect(await metricValue(registry, 'redis_pool_active_connections', { pool: 'leases' })).toBe(0)
   })
 
+  it('counts busy connection-seconds up to the scrape: one connection held half a window reads 50 % within 5 %', async () => {
+    const { m, registry } = await monitor({ name: 'busy', size: 2 })
+    await waitFor(() => m.stats().inFlight === 0, { what: 'an idle pool' })
+    const busy = async () => {
+      const value = await metricValue(registry, 'redis_pool_connection_busy_seconds_total', { pool: 'busy' })
+      return { value: value ?? Number.NaN, at: performance.now() }
+    }
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+    const start = await busy()
+    // A real command holds the connection: BLPOP on an empty list for 0.6 s.
+    const leasedAt = performance.now()
+    const held = m.withConnection((client) => client.blpop('busy:never', 0.6))
+    await sleep(300)
+    // Work still in flight at a scrape is counted up to that scrape.
+    const during = await busy()
+    expect(during.value - start.value).toBeCloseTo((during.at - leasedAt) / 1000, 1)
+    expect((during.value - start.value) / ((during.at - leasedAt) / 1000)).toBeGreaterThan(0.95)
+    await held
+    const heldSeconds = (performance.now() - leasedAt) / 1000
+    await sleep(heldSeconds * 1000)
+    const end = await busy()
+    const window = (end.at - start.at) / 1000
+    // One of two connections held for about half the window: rate over max is about 25 %, the held
+    // connection's share 50 %.
+    expect(heldSeconds / window).toBeGreaterThan(0.4)
+    expect(heldSeconds / window).toBeLessThan(0.6)
+    const measured = (end.value - start.value) / window
+    expect(Math.abs(measured - heldSeconds / window) / (heldSeconds / window)).toBeLessThan(0.05)
+    // The instantaneous gauge, read between uses, shows none of it.
+    expect(await metricValue(registry, 'redis_pool_utilization_percent', { pool: 'busy' })).toBe(0)
+  })
+
   it('fills connections one after another, so busy connections follow the load', async () => {
     const { m } = await monitor({ name: 'fill', size: 4, slotsPerConnection: 8 })
     await m.call('set', 'fill', 'v')
