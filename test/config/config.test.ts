@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -39,7 +39,7 @@ describe('parseConfig', () => {
     expect(config.autoMemoryPurge.enabled).toBe(false)
   })
 
-  it('reads every documented variable', () => {
+  it('reads the connection, listener, pool, scrape, key-group, auth and purge variables', () => {
     const config = parseConfig({
       REDIS_URL: 'rediss://app:p%40ss@cache.internal:6380/3',
       HOST: '127.0.0.1',
@@ -150,6 +150,35 @@ describe('parseConfig', () => {
 })
 
 describe('ENV_VARS and flags', () => {
+  it("lists exactly the variables of the README's configuration table", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+    const documented = [...readme.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \| `--([a-z0-9-]+)` \|/gm)]
+    expect(documented.map((m) => m[1]).sort()).toEqual([...ENV_VARS].sort())
+    for (const [, name, flag] of documented)
+      expect(flag, name).toBe(flagName(name as (typeof ENV_VARS)[number]))
+  })
+
+  it('reads the STATUS_* thresholds into the status verdict settings', () => {
+    const config = parseConfig({
+      STATUS_MEMORY_WARNING_PERCENT: '60',
+      STATUS_MEMORY_CRITICAL_PERCENT: '70',
+      STATUS_LATENCY_WARNING_MS: '5',
+      STATUS_LATENCY_CRITICAL_MS: '9',
+      STATUS_HIT_RATE_WARNING_PERCENT: '80',
+      STATUS_HIT_RATE_CRITICAL_PERCENT: '30',
+      STATUS_HISTORY_SIZE: '7',
+    })
+    expect(config.status).toMatchObject({
+      memoryWarningPercent: 60,
+      memoryCriticalPercent: 70,
+      latencyWarningMs: 5,
+      latencyCriticalMs: 9,
+      hitRateWarningPercent: 80,
+      hitRateCriticalPercent: 30,
+      historySize: 7,
+    })
+  })
+
   it('lists every contract variable', () => {
     for (const name of [
       'REDIS_URL',

@@ -32,7 +32,7 @@ describe('authentication', () => {
     await m.close()
   })
 
-  it('with a wrong password, counts connection errors and never shows the password', async () => {
+  it('with a wrong password, failed probes open the breaker and calls are refused as circuit_open, never showing the password', async () => {
     const { logger, lines } = captureLogger('trace')
     const registry = new Registry()
     const m = createPoolMonitor({
@@ -48,8 +48,15 @@ describe('authentication', () => {
       timeoutMs: 10_000,
       what: 'breaker open on auth failure',
     })
+    // Failed probes opened it; probes are not operations, so no operation error is counted yet.
+    const beforeRefusals = await metricValue(registry, 'redis_operation_errors_total', {
+      pool: 'auth-wrong',
+      type: 'connection',
+    })
+    const codes: string[] = []
     for (let i = 0; i < 5; i++) {
       const err = await m.call('get', 'k').catch((e: Error) => e)
+      codes.push(String((err as { code?: string }).code))
       messages.push(
         JSON.stringify({ ...(err as object), message: (err as Error).message, stack: (err as Error).stack }),
       )
@@ -65,7 +72,12 @@ describe('authentication', () => {
       pool: 'auth-wrong',
       type: 'circuit_open',
     })
-    expect((connectionErrors ?? 0) + (refused ?? 0)).toBeGreaterThanOrEqual(5)
+    // The breaker stays open for its 5 s reset timeout: all five calls are refused without a
+    // round trip, and counted as such, not as connection errors.
+    expect(codes).toEqual(Array(5).fill('RPM_CIRCUIT_OPEN'))
+    expect(refused).toBe(5)
+    expect(beforeRefusals).toBe(0)
+    expect(connectionErrors).toBe(0)
     expect(m.health().ready).toBe(false)
     await m.close()
 

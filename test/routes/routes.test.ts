@@ -10,7 +10,13 @@ let app: FastifyInstance
 
 beforeAll(async () => {
   redis = await startRedis({ password: PASSWORD })
-  app = await appFor({ REDIS_URL: redis.url, KEY_GROUPS: 'user:*' })
+  app = await appFor({
+    REDIS_URL: redis.url,
+    KEY_GROUPS: 'user:*',
+    // A loaded 2-core machine can take over 50 ms for a PING; /status's verdict here is about Redis.
+    STATUS_LATENCY_WARNING_MS: '2000',
+    STATUS_LATENCY_CRITICAL_MS: '2500',
+  })
   await whenReady(app)
 })
 afterAll(async () => {
@@ -56,11 +62,17 @@ describe('GET /status and /status/history', () => {
     const res = await app.inject('/status')
     expect(res.statusCode).toBe(200)
     const body = res.json()
-    expect(body).toMatchObject({ available: true, circuit_breaker_state: 'closed' })
-    expect(['OK', 'WARNING', 'CRITICAL']).toContain(body.status)
-    for (const key of ['memory_usage_percent', 'hit_rate_percent', 'total_keys', 'latency_ms']) {
-      expect(body).toHaveProperty(key)
-    }
+    // maxmemory 0 (no memory percentage) and fewer than 100 lookups (no hit rate yet): OK, no reasons.
+    expect(body).toMatchObject({
+      available: true,
+      status: 'OK',
+      reasons: [],
+      memory_usage_percent: null,
+      hit_rate_percent: null,
+      circuit_breaker_state: 'closed',
+    })
+    expect(body.total_keys).toEqual(expect.any(Number))
+    expect(body.latency_ms).toBeGreaterThan(0)
   })
 
   it('answers the history as JSON', async () => {
