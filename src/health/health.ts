@@ -24,12 +24,14 @@ export function overallStatus(checks: readonly Check[]): OverallStatus {
   return 'healthy'
 }
 
-export function breakerCheck(state: BreakerState): Check {
+/** The breaker check; `durationMs` is what reading the breaker took (sub-microsecond, kept unrounded). */
+export function breakerCheck(state: BreakerState, durationMs: number): Check {
+  const duration_ms = Math.round(durationMs * 1e6) / 1e6
   if (state === 'open')
-    return { status: 'fail', message: 'open: calls fail fast until Redis answers', duration_ms: 0 }
+    return { status: 'fail', message: 'open: calls fail fast until Redis answers', duration_ms }
   if (state === 'half_open')
-    return { status: 'warn', message: 'half_open: trial calls are let through', duration_ms: 0 }
-  return { status: 'pass', message: 'closed', duration_ms: 0 }
+    return { status: 'warn', message: 'half_open: trial calls are let through', duration_ms }
+  return { status: 'pass', message: 'closed', duration_ms }
 }
 
 export function redisCheck(
@@ -74,7 +76,8 @@ export async function checkHealth(monitor: PoolMonitor, options: HealthCheckOpti
     () => undefined,
   )
   const redis = redisCheck(probe, performance.now() - started, timeoutMs, monitor.health().unavailable)
-  const circuit_breaker = breakerCheck(monitor.breakerState())
+  const breakerStarted = performance.now()
+  const circuit_breaker = breakerCheck(monitor.breakerState(), performance.now() - breakerStarted)
   return {
     status: overallStatus([redis, circuit_breaker]),
     timestamp: new Date(now()).toISOString(),

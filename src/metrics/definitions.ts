@@ -159,6 +159,7 @@ const memory: readonly InfoRow[] = [
   ['used_memory_dataset', 'redis_memory_used_dataset_bytes', 'gauge', 'Memory used by the dataset (bytes).'],
   ['used_memory_startup', 'redis_memory_used_startup_bytes', 'gauge', 'Memory used at startup (bytes).'],
   ['maxmemory', 'redis_memory_max_bytes', 'gauge', 'Configured maxmemory, 0 when unlimited (bytes).'],
+  ['total_system_memory', 'redis_total_system_memory_bytes', 'gauge', 'Memory of the host Redis runs on, as Redis sees it (bytes).'],
   ['mem_fragmentation_ratio', 'redis_mem_fragmentation_ratio', 'gauge', 'RSS divided by used memory (ratio).'],
   ['mem_fragmentation_bytes', 'redis_mem_fragmentation_bytes', 'gauge', 'RSS minus used memory (bytes).'],
   ['active_defrag_running', 'redis_active_defrag_running', 'gauge', 'Whether active defragmentation runs (boolean).'],

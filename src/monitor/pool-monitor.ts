@@ -562,8 +562,19 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
           `no connection to Redis is open${lastConnectionError ? ` (${lastConnectionError})` : ''}`,
         )
       }
-      await sweep.send(conn.client, new Command('ping', [], sendOptions), startedAt)
-      result = { ok: true, latencyMs: performance.now() - startedAt, at: now(), error: undefined }
+      const reply = await sweep.send(conn.client, new Command('ping', [], sendOptions), startedAt)
+      const latencyMs = performance.now() - startedAt
+      // Something that answers every command with +OK (a proxy, a port reused by another service)
+      // is not a Redis that can serve: only PONG counts.
+      const pong = reply === 'PONG' || (Buffer.isBuffer(reply) && reply.toString('latin1') === 'PONG')
+      result = pong
+        ? { ok: true, latencyMs, at: now(), error: undefined }
+        : {
+            ok: false,
+            latencyMs: undefined,
+            at: now(),
+            error: `other: PING was answered with ${JSON.stringify(redact(String(reply).slice(0, 40), secrets))}, not PONG`,
+          }
     } catch (err) {
       const type = classifyError(err)
       const message = redact(err instanceof Error ? err.message : String(err), secrets)

@@ -107,6 +107,12 @@ describe('server stats against a real redis-server', () => {
     expect(await sampleValue(registry, 'redis_db_keys', { db: 'db3' })).toBe(1)
     expect(await sampleValue(registry, 'redis_db_keys_expiring', { db: 'db0' })).toBe(1)
     expect(await sampleValue(registry, 'redis_memory_max_bytes')).toBe(0)
+    // What redis_exporter's -include-system-metrics adds, always here: the community
+    // RedisOutOfSystemMemory and redis-mixin RedisOutOfMemory rules divide by it.
+    expect(await sampleValue(registry, 'redis_total_system_memory_bytes')).toBe(
+      Number(after.fields['total_system_memory']),
+    )
+    expect(Number(after.fields['total_system_memory'])).toBeGreaterThan(0)
     expect(
       await sampleValue(registry, 'redis_instance_info', { redis_version: after.fields['redis_version']! }),
     ).toBe(1)

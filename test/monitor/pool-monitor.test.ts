@@ -280,6 +280,30 @@ describe('pool monitor against a real redis-server', () => {
     expect(watched).toEqual([[null, 'OK']])
   })
 
+  it('is not ready when PING is answered with anything but PONG (a peer answering +OK to everything)', async () => {
+    const { createServer } = await import('node:net')
+    const peer = createServer((socket) => {
+      socket.on('data', (chunk) => {
+        // One +OK per command received (each starts with a RESP array header).
+        const commands = chunk.toString('latin1').match(/(^|\r\n)\*\d+\r\n/g)?.length ?? 1
+        socket.write('+OK\r\n'.repeat(commands))
+      })
+      socket.on('error', () => {})
+    })
+    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve))
+    const port = (peer.address() as { port: number }).port
+    try {
+      const { m } = await monitor({ name: 'okpeer', redis: { host: '127.0.0.1', port }, size: 1 })
+      const result = await m.probe()
+      expect(result.ok).toBe(false)
+      expect(result.error).toBe('other: PING was answered with "OK", not PONG')
+      expect(m.health()).toMatchObject({ ready: false })
+    } finally {
+      await Promise.all(open.splice(0).map((x) => x.close()))
+      peer.close()
+    }
+  })
+
   it('sets the connection latency and readiness from the probe', async () => {
     const { m, registry } = await monitor({ name: 'probe' })
     expect(m.health()).toMatchObject({ ready: false, reason: 'no probe has completed yet' })
