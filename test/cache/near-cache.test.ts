@@ -9,6 +9,7 @@ import { waitFor } from '../helpers/wait-for.js'
 import { captureLogger, metricValue } from '../monitor/support.js'
 
 const MAX_ENTRIES = 100
+const PASSWORD = 'near-cache-secret'
 
 let redis: RedisServer
 let other: Redis
@@ -18,14 +19,14 @@ let cache: Cache
 let lines: string[]
 
 beforeAll(async () => {
-  redis = await startRedis()
-  other = new Redis({ host: redis.host, port: redis.port })
+  redis = await startRedis({ password: PASSWORD })
+  other = new Redis({ host: redis.host, port: redis.port, password: PASSWORD })
   registry = new Registry()
-  const captured = captureLogger('info')
+  const captured = captureLogger('debug')
   lines = captured.lines
   monitor = createPoolMonitor({
     name: 'near',
-    redis: { host: redis.host, port: redis.port },
+    redis: { host: redis.host, port: redis.port, password: PASSWORD },
     registry,
     logger: captured.logger,
     size: 2,
@@ -42,6 +43,8 @@ beforeAll(async () => {
   await waitFor(() => lines.some((l) => l.includes('near cache on')), { what: 'tracking on' })
 })
 afterAll(async () => {
+  // Every connection drop, flush and recovery above was logged: never with the password.
+  expect(lines.join('\n')).not.toContain(PASSWORD)
   await cache?.close()
   await monitor?.close()
   other?.disconnect()
