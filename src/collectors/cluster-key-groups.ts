@@ -1,6 +1,8 @@
 import { CLUSTER_SLOTS } from '../redis/cluster-topology.js'
+import type { Topology } from '../redis/endpoint.js'
 import { parseClusterNodes } from './cluster-parser.js'
 import type { RedisCommander } from './collector.js'
+import type { KeyGroupOptions } from './key-groups.js'
 
 /**
  * Key groups on a Redis Cluster (REDIS_CLUSTER). SCAN is keyless, so a pass through the pool walks
@@ -28,4 +30,21 @@ export function clusterKeyspaceShare(redis: RedisCommander): () => Promise<numbe
  */
 export function clusterKeyGroupCommander(redis: RedisCommander): RedisCommander {
   return { call: (command, ...args) => redis.call(command, ...args) }
+}
+
+/**
+ * The key-group part of createServerStats' options on `topology`: on a cluster, the slot share and
+ * the unpipelined commander; elsewhere the options as they are. The service and the `status`/`top`
+ * views both take them from here.
+ */
+export function keyGroupsOnTopology(
+  topology: Topology,
+  redis: RedisCommander,
+  keyGroups: KeyGroupOptions,
+): { keyGroups: KeyGroupOptions; keyGroupRedis?: RedisCommander } {
+  if (topology !== 'cluster') return { keyGroups }
+  return {
+    keyGroups: { ...keyGroups, keyspaceShare: clusterKeyspaceShare(redis) },
+    keyGroupRedis: clusterKeyGroupCommander(redis),
+  }
 }

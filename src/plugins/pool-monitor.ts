@@ -4,7 +4,7 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/config.js'
 import { createPoolMonitor } from '../monitor/pool-monitor.js'
 import type { PoolMonitor } from '../monitor/types.js'
-import { nodeOptions } from '../redis/endpoint.js'
+import { clusterPoolOption } from '../redis/cluster-topology.js'
 import { withTimeout } from '../timeout.js'
 
 declare module 'fastify' {
@@ -30,11 +30,7 @@ async function poolMonitorPlugin(fastify: FastifyInstance, { config }: PoolMonit
     logger: fastify.log.child({ component: 'pool-monitor' }) as Logger,
     probeIntervalMs: config.pool.probeIntervalMs,
     commandTimeoutMs: config.pool.commandTimeoutMs,
-    // REDIS_CLUSTER: REDIS_URL is a seed; every node found is dialled with its credentials and TLS.
-    cluster:
-      config.redis.topology === 'cluster'
-        ? { nodeOptions: (node) => nodeOptions(config.redis, node) }
-        : false,
+    cluster: clusterPoolOption(config.redis),
   })
   fastify.decorate('poolMonitor', monitor)
   fastify.addHook('onClose', async () => {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Logger } from 'pino'
-import { clusterKeyGroupCommander, clusterKeyspaceShare } from '../collectors/cluster-key-groups.js'
+import { keyGroupsOnTopology } from '../collectors/cluster-key-groups.js'
 import { createServerStats, type ServerStats } from '../collectors/server-stats.js'
 import type { Config } from '../config/config.js'
 import { keyGroupOptions } from '../config/key-groups.js'
@@ -21,18 +21,10 @@ export interface ServerStatsPluginOptions {
 async function serverStatsPlugin(fastify: FastifyInstance, { config }: ServerStatsPluginOptions) {
   const stats = createServerStats({
     redis: fastify.poolMonitor,
-    // REDIS_CLUSTER: SCAN walks the REDIS_URL node; counts are scaled to the cluster by its slot share.
-    ...(config.redis.topology === 'cluster'
-      ? { keyGroupRedis: clusterKeyGroupCommander(fastify.poolMonitor) }
-      : {}),
     registry: fastify.metricsRegistry,
     logger: fastify.log.child({ component: 'server-stats' }) as Logger,
-    keyGroups: {
-      ...keyGroupOptions(config),
-      ...(config.redis.topology === 'cluster'
-        ? { keyspaceShare: clusterKeyspaceShare(fastify.poolMonitor) }
-        : {}),
-    },
+    // REDIS_CLUSTER: SCAN walks the REDIS_URL node; counts are scaled to the cluster by its slot share.
+    ...keyGroupsOnTopology(config.redis.topology, fastify.poolMonitor, keyGroupOptions(config)),
     // Key groups in the other databases: one more named connection each (rpm:<pool>:keygroups-dbN),
     // opened when INFO keyspace shows keys there; failures show as failed passes, logged once.
     openDatabase: (db) => {

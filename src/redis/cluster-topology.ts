@@ -4,6 +4,7 @@ import type { Redis, RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
 import { ClusterKeyRequiredError, CrossSlotError } from '../errors.js'
 import { withTimeout } from '../timeout.js'
+import { nodeOptions, type RedisEndpoint } from './endpoint.js'
 import {
   createMultiplexPool,
   type MultiplexPool,
@@ -329,4 +330,14 @@ export function createClusterTopology(options: ClusterTopologyOptions): ClusterT
       for (const node of byAddress.values()) node.pool.close()
     },
   }
+}
+
+/**
+ * The pool monitor's `cluster` option for an endpoint: with REDIS_CLUSTER, REDIS_URL is a seed and
+ * every node found is dialled with the endpoint's credentials and TLS; otherwise false.
+ */
+export function clusterPoolOption(
+  endpoint: RedisEndpoint,
+): false | { nodeOptions: (node: ClusterNodeAddress) => RedisOptions } {
+  return endpoint.topology === 'cluster' ? { nodeOptions: (node) => nodeOptions(endpoint, node) } : false
 }

@@ -1,5 +1,6 @@
 import pino from 'pino'
 import { Registry } from 'prom-client'
+import { keyGroupsOnTopology } from '../collectors/cluster-key-groups.js'
 import {
   createServerStats,
   type HistorySample,
@@ -10,6 +11,7 @@ import type { Config } from '../config/config.js'
 import { keyGroupOptions } from '../config/key-groups.js'
 import { createPoolMonitor } from '../monitor/pool-monitor.js'
 import type { PoolMonitor } from '../monitor/types.js'
+import { clusterPoolOption } from '../redis/cluster-topology.js'
 import { withTimeout } from '../timeout.js'
 
 export interface SourceOptions {
@@ -55,12 +57,13 @@ export function createSource(options: SourceOptions): Source {
     probeIntervalMs: intervalMs,
     commandTimeoutMs: Math.min(config.pool.commandTimeoutMs, timeoutMs),
     acquireTimeoutMs: timeoutMs,
+    cluster: clusterPoolOption(config.redis),
   })
   const stats: ServerStats = createServerStats({
     redis: monitor,
     registry,
     logger,
-    keyGroups: keyGroupOptions(config),
+    ...keyGroupsOnTopology(config.redis.topology, monitor, keyGroupOptions(config)),
     thresholds: { ...config.status },
     historySize: options.historySize ?? config.status.historySize,
     historyIntervalMs: intervalMs > 0 ? intervalMs : 60_000,

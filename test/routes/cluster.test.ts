@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { clusterInfoValue, parseClusterInfo, parseClusterNodes } from '../../src/collectors/cluster-parser.js'
 import { clusterInfoFamilies } from '../../src/metrics/cluster.js'
 import { type RedisCluster, startCluster } from '../helpers/cluster.js'
+import { runToExit } from '../helpers/service-process.js'
 import { waitFor } from '../helpers/wait-for.js'
 import { appFor, sample, whenReady } from './support.js'
 
@@ -106,6 +107,23 @@ describe('the service on a Redis Cluster (REDIS_CLUSTER=true)', () => {
     expect(Math.abs(users - 3000) / 3000).toBeLessThan(0.1)
     expect(Math.abs(sessions - 600) / 600).toBeLessThan(0.2)
     expect((await get('/status')).json().key_groups_sampled_fraction).toBeLessThan(1)
+  })
+
+  it('gives the status command the same cluster view: key groups scaled from the REDIS_URL node, never exact', async () => {
+    await Promise.all(Array.from({ length: 3000 }, (_, i) => app.poolMonitor.call('set', `user:${i}`, 'x')))
+    const run = await runToExit(
+      ['status', '--json'],
+      { REDIS_URL: cluster.url, REDIS_CLUSTER: 'true', KEY_GROUPS: 'user:*' },
+      30_000,
+    )
+    expect(run.code, run.stderr).toBe(0)
+    const report = JSON.parse(run.stdout)
+    expect(report.status).toBe('OK')
+    expect(report.key_groups_sampled_fraction).toBeGreaterThan(0.2)
+    expect(report.key_groups_sampled_fraction).toBeLessThan(0.5)
+    const users = report.key_groups.find((g: { group: string }) => g.group === 'user:*')
+    expect(Math.abs(users.count - 3000) / 3000).toBeLessThan(0.1)
+    expect(run.stdout + run.stderr).not.toContain(PASSWORD)
   })
 
   it('lists exactly the cluster nodes, role as a label, as Prometheus HTTP SD JSON', async () => {
