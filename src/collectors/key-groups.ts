@@ -246,9 +246,17 @@ export function createKeyGroupScanner(
     const complete = !sampling && ended[0] === true
     const share = options.keyspaceShare ? Math.min(1, Math.max(1e-6, await options.keyspaceShare())) : 1
     const sampledFraction = (complete || dbsize === 0 ? 1 : Math.min(1, scanned / dbsize)) * share
+    const groups = foldGroups(tallies, sampledFraction, maxGroups)
+    // A configured pattern no key matched reads 0, not a missing series (absent means "not
+    // scanned" to an alert; 0 means "scanned, nothing there"). It does not count as a group found.
+    if (!groups.some((g) => g.group === OVERFLOW)) {
+      for (const pattern of options.patterns) {
+        if (!tallies.has(pattern)) groups.push({ group: pattern, count: 0, memoryBytes: 0 })
+      }
+    }
     return {
       db,
-      groups: foldGroups(tallies, sampledFraction, maxGroups),
+      groups,
       distinctGroups: tallies.size,
       sampledFraction,
       memoryMeasured: !memoryRefused,

@@ -50,6 +50,18 @@ describe('key distribution by pattern against a real redis-server', () => {
     scanner.close()
   })
 
+  it('reads 0 for a configured pattern that matches no key, instead of leaving it out', async () => {
+    await client.flushall()
+    await client.set('user:1', 'x')
+    const scanner = createKeyGroupScanner(client, silent, { patterns: ['user:*', 'nothing:*'] })
+    const result = await scanner.runPass()
+    expect(result.groups).toContainEqual({ group: 'nothing:*', count: 0, memoryBytes: 0 })
+    expect(result.groups.find((g) => g.group === 'user:*')?.count).toBe(1)
+    // Found groups only: the empty pattern is reported, not counted as a group.
+    expect(result.distinctGroups).toBe(1)
+    scanner.close()
+  })
+
   it('through the PoolMonitor, sends MEMORY USAGE in pipelines (one pool operation per SCAN batch)', async () => {
     await client.flushall()
     await redis.cli('DEBUG', 'POPULATE', '3000', 'market')
