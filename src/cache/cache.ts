@@ -185,12 +185,13 @@ export function createCache(options: CacheOptions): Cache {
     ns.jitter === 0 ? ns.ttlMs : Math.max(1, Math.round(ns.ttlMs * (1 - ns.jitter * random())))
 
   // --- fallback state ---------------------------------------------------------------------------
+  /** `err` undefined: the breaker was found open before any call. */
   function enter(err: unknown): void {
     if (active) return
     active = true
     activatedAt = Date.now()
     log.warn(
-      { reason: classifyError(err) },
+      { reason: err === undefined ? ErrorType.circuitOpen : classifyError(err) },
       'Redis unavailable: the cache serves reads and writes from its in-memory fallback',
     )
   }
