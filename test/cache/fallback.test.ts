@@ -37,7 +37,7 @@ beforeAll(async () => {
     monitor,
     registry,
     logger: captured.logger,
-    namespaces: { session: { ttlSeconds: 86_400 }, temp: { ttlSeconds: 600 } },
+    namespaces: { session: { ttlSeconds: 86_400 }, temp: { ttlSeconds: 600 }, flash: { ttlSeconds: 0.2 } },
     fallback: { maxEntries: 50 },
   })
 })
@@ -104,6 +104,14 @@ describe('the in-memory fallback against a real redis-server', () => {
     expect(await gauge('redis_cache_fallback_entries')).toBe(50)
     expect(await cache.get('temp', 'churn:199')).toBe(199)
     expect(await cache.get('temp', 'churn:0')).toBeUndefined()
+  })
+
+  it("gives fallback entries their namespace's TTL too", async () => {
+    await cache.set('flash', 'short', 'lived')
+    expect(await cache.get('flash', 'short')).toBe('lived')
+    await new Promise((r) => setTimeout(r, 300))
+    expect(await cache.get('flash', 'short')).toBeUndefined()
+    expect(await cache.get('temp', 'churn:199')).toBe(199)
   })
 
   it('Redis back: the fallback is dropped, reads come from Redis, keys written meanwhile are invalidated', async () => {
