@@ -7,17 +7,17 @@ import { appFor, whenReady } from '../routes/support.js'
 describe('the /health verdict', () => {
   const pong = { ok: true, latencyMs: 0.4, at: 0, error: undefined }
   it('is healthy when PING answers and the breaker is closed', () => {
-    expect(overallStatus([redisCheck(pong, 0.5, 1000), breakerCheck('closed')])).toBe('healthy')
+    expect(overallStatus([redisCheck(pong, 0.5, 1000), breakerCheck('closed', 0)])).toBe('healthy')
   })
 
   it('is degraded, not unhealthy, while the breaker is half-open', () => {
-    const breaker = breakerCheck('half_open')
+    const breaker = breakerCheck('half_open', 0)
     expect(breaker.status).toBe('warn')
     expect(overallStatus([redisCheck(pong, 0.5, 1000), breaker])).toBe('degraded')
   })
 
   it('is unhealthy when the breaker is open, PING fails, or PING does not answer within the bound', () => {
-    expect(overallStatus([redisCheck(pong, 0.5, 1000), breakerCheck('open')])).toBe('unhealthy')
+    expect(overallStatus([redisCheck(pong, 0.5, 1000), breakerCheck('open', 0)])).toBe('unhealthy')
     const failed = redisCheck({ ok: false, latencyMs: undefined, at: 0, error: 'NOAUTH' }, 2, 1000)
     expect(failed).toEqual({ status: 'fail', message: 'PING failed: NOAUTH', duration_ms: 2 })
     const silent = redisCheck(undefined, 1000.4, 1000)
@@ -26,7 +26,7 @@ describe('the /health verdict', () => {
       message: 'PING did not answer within 1000 ms',
       duration_ms: 1000.4,
     })
-    expect(overallStatus([silent, breakerCheck('closed')])).toBe('unhealthy')
+    expect(overallStatus([silent, breakerCheck('closed', 0)])).toBe('unhealthy')
   })
 })
 
