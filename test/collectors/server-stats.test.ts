@@ -169,7 +169,8 @@ describe('server stats against a real redis-server', () => {
     try {
       const started = Date.now()
       const result = await stats.collect({ timeoutMs: 500 })
-      expect(Date.now() - started).toBeLessThan(1500)
+      // Bounded by the 500 ms budget, not by Redis (which never answers): room for a loaded machine.
+      expect(Date.now() - started).toBeLessThan(5_000)
       expect(result.ok).toBe(false)
       expect(await sampleValue(registry, 'redis_up')).toBe(0)
       expect(await sampleValue(registry, 'redis_monitor_last_scrape_error')).toBe(1)
