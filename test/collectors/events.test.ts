@@ -29,7 +29,8 @@ beforeAll(async () => {
     logger: log.logger,
     size: 2,
     probeIntervalMs: 100,
-    commandTimeoutMs: 300,
+    // Loose enough for a loaded 2-core machine: a false timeout would be a false CRITICAL here.
+    commandTimeoutMs: 1_000,
     breaker: { resetTimeoutMs: 500 },
   })
   for (const event of ['breaker', 'probe', 'failover'] as const)
@@ -39,7 +40,7 @@ beforeAll(async () => {
     registry,
     logger: log.logger,
     historyIntervalMs: 100,
-    backgroundTimeoutMs: 300,
+    backgroundTimeoutMs: 1_000,
     context: () => ({
       latencyMs: monitor.health().lastProbe?.latencyMs,
       breaker: monitor.breakerState(),
@@ -52,6 +53,8 @@ beforeAll(async () => {
   })
   for (const event of ['status', 'memoryRisk', 'keyGroupGrowth', 'fallback'] as const)
     stats.on(event, (payload) => serverEvents.push({ event, payload }))
+  // The first status should judge a connected Redis, not a pool still dialling it.
+  await waitFor(async () => (await monitor.probe()).ok, { what: 'the pool to reach Redis' })
   stats.start()
 })
 
