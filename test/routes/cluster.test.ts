@@ -46,6 +46,12 @@ describe('the service on a Redis Cluster (REDIS_CLUSTER=true)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
+  /** Writes through the pool 100 at a time: a few thousand at once would wait past the acquire timeout. */
+  const setMany = async (keys: string[], value: (key: string) => string = () => 'x') => {
+    for (let i = 0; i < keys.length; i += 100) {
+      await Promise.all(keys.slice(i, i + 100).map((k) => app.poolMonitor.call('set', k, value(k))))
+    }
+  }
   const get = (url: string) => app.inject({ url, headers: { authorization: 'Bearer token-1' } })
   const metrics = async () => (await get('/metrics')).body
 
@@ -84,8 +90,8 @@ describe('the service on a Redis Cluster (REDIS_CLUSTER=true)', () => {
   })
 
   it('scales key groups from the REDIS_URL node to the cluster and never reports a partial view as exact', async () => {
-    await Promise.all(Array.from({ length: 3000 }, (_, i) => app.poolMonitor.call('set', `user:${i}`, 'x')))
-    await Promise.all(Array.from({ length: 600 }, (_, i) => app.poolMonitor.call('set', `session:${i}`, 'x')))
+    await setMany(Array.from({ length: 3000 }, (_, i) => `user:${i}`))
+    await setMany(Array.from({ length: 600 }, (_, i) => `session:${i}`))
     const seedKeys = Number(await cluster.masters[0]!.cli('DBSIZE'))
     expect(seedKeys).toBeLessThan(3600 * 0.45)
     const text = await waitFor(
@@ -110,7 +116,7 @@ describe('the service on a Redis Cluster (REDIS_CLUSTER=true)', () => {
   })
 
   it('gives the status command the same cluster view: key groups scaled from the REDIS_URL node, never exact', async () => {
-    await Promise.all(Array.from({ length: 3000 }, (_, i) => app.poolMonitor.call('set', `user:${i}`, 'x')))
+    await setMany(Array.from({ length: 3000 }, (_, i) => `user:${i}`))
     const run = await runToExit(
       ['status', '--json'],
       { REDIS_URL: cluster.url, REDIS_CLUSTER: 'true', KEY_GROUPS: 'user:*' },
@@ -202,6 +208,34 @@ describe('the service on a Redis Cluster (REDIS_CLUSTER=true)', () => {
     expect((await app.inject({ url: '/status' })).json().reasons).not.toContain(
       'cluster_state is fail: the cluster refuses commands',
     )
+  }, 90_000)
+  it('follows a failover: a master SIGKILLed, its replica promoted, every key read through the pool again', async () => {
+    const keys = Array.from({ length: 600 }, (_, i) => `failover:${i}`)
+    await setMany(keys, (k) => k)
+    const victim = cluster.masters[1]!
+    const before = parseClusterNodes(await cluster.clusterNodes())
+    const replica = before.find((n) => n.masterId === victim.id)!
+    await victim.kill()
+    // The replica is promoted after the node timeout; the cluster serves every slot again.
+    await waitFor(
+      async () =>
+        parseClusterNodes(await cluster.clusterNodes()).find((n) => n.id === replica.id)?.role === 'master',
+      { what: 'the replica to be promoted', timeoutMs: 30_000 },
+    )
+    await cluster.waitForState('ok', 30_000)
+    await waitFor(() => app.poolMonitor.health().ready, {
+      what: 'ready after the failover',
+      timeoutMs: 20_000,
+    })
+    const values: unknown[] = []
+    for (let i = 0; i < keys.length; i += 100) {
+      values.push(...(await Promise.all(keys.slice(i, i + 100).map((k) => app.poolMonitor.call('get', k)))))
+    }
+    expect(values).toEqual(keys)
+    // The dead master's pool is retired and the promoted one's opened: still POOL_SIZE x 3 masters.
+    await waitFor(() => app.poolMonitor.stats().max === 2 * 3, { what: 'the pool to follow the new master' })
+    await victim.restart()
+    await cluster.waitForState('ok', 30_000)
   }, 90_000)
 })
 
