@@ -91,6 +91,7 @@ process.stdout.write(
   [
     '',
     `redis-pool-monitor demo: redis-server on 127.0.0.1:${redisPort}, a synthetic workload through a pool of 4`,
+    `  status page    ${base}/`,
     `  metrics        ${base}/metrics`,
     `  liveness       ${base}/health/live`,
     `  readiness      ${base}/health/ready`,

@@ -11,6 +11,7 @@ interface Service {
   image?: string
   build?: { context: string; dockerfile?: string }
   volumes?: string[]
+  ports?: string[]
   healthcheck?: { test: string[] }
   environment?: Record<string, string>
 }
@@ -45,6 +46,13 @@ describe('docker-compose.monitoring.yml', () => {
     const build = compose.services['redis-pool-monitor']?.build
     expect(build?.context).toBe('.')
     expect(existsSync(join(ROOT, build?.context ?? '', build?.dockerfile ?? 'Dockerfile'))).toBe(true)
+  })
+
+  it("publishes every port on 127.0.0.1 only, and Redis not on the host's 6379", () => {
+    const published = Object.values(compose.services).flatMap((service) => service.ports ?? [])
+    expect(published.length).toBeGreaterThan(0)
+    for (const port of published) expect(port, port).toMatch(/^127\.0\.0\.1:\d+:\d+$/)
+    expect(compose.services['redis']?.ports).toEqual(['127.0.0.1:16379:6379'])
   })
 
   it('pins every image to a version tag', () => {
