@@ -38,6 +38,8 @@ export interface ConnectionOptions {
    * commands with one sweep instead). @default none
    */
   commandTimeoutMs?: number
+  /** Bytes one reply may take; a larger one closes the connection. @default MAX_REPLY_BYTES (16 MiB) */
+  maxReplyBytes?: number
 }
 
 /**
@@ -63,9 +65,17 @@ export function createConnection(options: ConnectionOptions): Redis {
     commandTimeout: options.commandTimeoutMs,
     retryStrategy: (attempt: number) => reconnectDelay(attempt, backoff),
   })
-  guardSocketErrors(client)
+  guardSocketErrors(client, options.maxReplyBytes ?? MAX_REPLY_BYTES)
   return client
 }
+
+/**
+ * Bytes one reply may take before its connection is closed. ioredis' decoder has no limit: a hostile
+ * or broken peer answering one command with a 512 MB bulk string made every pooled connection hold
+ * it (10 connections: RSS past 1 GB). Redis' own replies to this service are kilobytes (INFO, SCAN
+ * batches); an application value this large belongs in chunks.
+ */
+export const MAX_REPLY_BYTES = 16 * 1024 * 1024
 
 const ignore = () => {}
 
@@ -77,15 +87,40 @@ const ignore = () => {}
  * gets a lasting listener the moment ioredis stores it (`stream`, public in ioredis' typings);
  * the client's own 'error' event still reports the first error as before.
  */
-export function guardSocketErrors(client: Redis): void {
+export function guardSocketErrors(client: Redis, maxReplyBytes?: number): void {
   let current: Redis['stream'] | undefined
   Object.defineProperty(client, 'stream', {
     configurable: true,
     enumerable: true,
     get: () => current,
     set(stream: Redis['stream'] | undefined) {
-      if (stream && stream !== current) stream.on('error', ignore)
+      if (stream && stream !== current) {
+        stream.on('error', ignore)
+        if (maxReplyBytes !== undefined) boundReplies(client, stream, maxReplyBytes)
+      }
       current = stream
     },
+  })
+}
+
+/**
+ * Closes the socket once the command at the head of the queue has received more than `max` bytes
+ * without its reply completing. ioredis' parser reads each chunk first (it prepends its listener),
+ * so a head that moved means a reply completed and the count starts again.
+ */
+function boundReplies(client: Redis, stream: NonNullable<Redis['stream']>, max: number): void {
+  let head: unknown
+  let received = 0
+  stream.on('data', (chunk: Buffer) => {
+    const now = client.commandQueue.peekFront()
+    if (now !== head) {
+      head = now
+      received = 0
+      return
+    }
+    received += chunk.length
+    if (received > max) {
+      stream.destroy(new Error(`a reply exceeded ${max} bytes (MAX_REPLY_BYTES); the connection was closed`))
+    }
   })
 }

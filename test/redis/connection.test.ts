@@ -50,3 +50,54 @@ describe('createConnection', () => {
     }
   })
 })
+
+describe('a peer answering with one huge bulk reply', () => {
+  it('closes the connection once a reply passes MAX_REPLY_BYTES, long before the peer finishes', async () => {
+    const { createServer } = await import('node:net')
+    const { MAX_REPLY_BYTES } = await import('../../src/redis/connection.js')
+    const size = 4 * MAX_REPLY_BYTES
+    const chunk = Buffer.alloc(1024 * 1024, 'a')
+    let written = 0
+    const errors: string[] = []
+    const clients: Array<{ disconnect(): void }> = []
+    const closed = new Promise<number>((resolve) => {
+      const peer = createServer((socket) => {
+        socket.on('error', () => {})
+        socket.once('close', () => {
+          resolve(written)
+          peer.close()
+        })
+        // Whatever ioredis asks first (CLIENT SETNAME, INFO for the ready check), one answer:
+        // a bulk string four times the limit.
+        socket.once('data', () => {
+          socket.write(`$${size}\r\n`)
+          const pump = () => {
+            while (written < size && !socket.destroyed) {
+              written += chunk.length
+              if (!socket.write(chunk)) return void socket.once('drain', pump)
+            }
+          }
+          pump()
+        })
+      })
+      peer.listen(0, '127.0.0.1', () => {
+        const port = (peer.address() as { port: number }).port
+        const client = createConnection({
+          redis: { host: '127.0.0.1', port },
+          pool: 'hostile',
+          index: 0,
+        })
+        client.on('error', (err: Error) => errors.push(err.message))
+        clients.push(client)
+      })
+    })
+    try {
+      const sent = await closed
+      // The socket closed with the limit reached: at most the limit plus what sat in socket buffers.
+      expect(sent).toBeLessThan(size / 2)
+      expect(errors.some((m) => m.includes(`a reply exceeded ${MAX_REPLY_BYTES} bytes`))).toBe(true)
+    } finally {
+      for (const client of clients) client.disconnect()
+    }
+  }, 30_000)
+})
