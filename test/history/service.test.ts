@@ -159,6 +159,10 @@ describe.skipIf(!SQLITE)(
         await waitFor(async () => (await history(second, '?since=1h')).length > written.length, {
           what: 'a sample of the second run',
         })
+        // The same samples through a running service's route.
+        const viaUrl = await runToExit(['history', '--since', '1h', '--json', '--url', second.baseUrl])
+        expect(viaUrl.code).toBe(0)
+        expect((JSON.parse(viaUrl.stdout) as HistorySample[]).slice(0, written.length)).toEqual(written)
       } finally {
         await second.stop()
       }
