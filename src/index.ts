@@ -8,6 +8,13 @@ export {
   type CacheOptions,
   createCache,
 } from './cache/cache.js'
+export { clusterCollector } from './collectors/cluster.js'
+export {
+  type ClusterInfo,
+  type ClusterNodeEntry,
+  parseClusterInfo,
+  parseClusterNodes,
+} from './collectors/cluster-parser.js'
 export type {
   Collector,
   ReadContext,
@@ -34,6 +41,7 @@ export {
   type HistoryStore,
 } from './history/index.js'
 export { cacheMetrics } from './metrics/cache.js'
+export { clusterInfoFamilies, clusterPoolMetrics } from './metrics/cluster.js'
 export {
   infoFieldMetrics,
   infoSections,
@@ -49,6 +57,7 @@ export { createPoolMonitor } from './monitor/pool-monitor.js'
 export type {
   BreakerOptions,
   BreakerState,
+  ClusterPoolOptions,
   PipelineResult,
   PoolMonitor,
   PoolMonitorEventMap,
