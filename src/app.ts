@@ -13,6 +13,7 @@ import nodeDiscoveryPlugin from './plugins/node-discovery.js'
 import poolMonitorPlugin from './plugins/pool-monitor.js'
 import registryPlugin, { UNMATCHED_ROUTE } from './plugins/registry.js'
 import scrapeTargetsPlugin from './plugins/scrape-targets.js'
+import secretsPlugin from './plugins/secrets.js'
 import serverStatsPlugin from './plugins/server-stats.js'
 import workloadPlugin, { type WorkloadOptions } from './plugins/workload.js'
 import discoveryRoutes from './routes/discovery.js'
@@ -43,6 +44,7 @@ export interface ServiceAppOptions {
  */
 async function serviceApp(fastify: FastifyInstance, options: ServiceAppOptions) {
   const { config } = options
+  await fastify.register(secretsPlugin, { config })
   await fastify.register(registryPlugin, options.registry ? { registry: options.registry } : {})
   await fastify.register(poolMonitorPlugin, { config })
   await fastify.register(historyPlugin, { config })

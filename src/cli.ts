@@ -22,7 +22,7 @@ const commands: Record<string, Command> = {
       const config = loadConfig(process.env, values)
       const { startServer } = await import('./server.js')
       try {
-        await startServer({ config })
+        await startServer({ config, reloadConfig: () => loadConfig(process.env, values) })
       } catch (err) {
         const { code, message, port } = err as NodeJS.ErrnoException & { port?: number }
         const health = port !== undefined && port === config.connections.healthPort

@@ -18,6 +18,9 @@ export const REDACT_PATHS = [
   'headers.authorization',
   'req.headers.authorization',
   'req.headers.cookie',
+  // ioredis hangs the failed command on its errors: a handshake's HELLO/AUTH carries the password.
+  'err.command.args',
+  '*.err.command.args',
 ]
 
 /** Shutdown budget: a stuck close exits 1 before an orchestrator's usual 10 s grace runs out. */
@@ -44,6 +47,11 @@ export interface StartServerOptions {
   beforeClose?: () => Promise<void>
   /** Runs after the app closed. */
   afterClose?: () => Promise<void>
+  /**
+   * Reads the configuration again, for SIGHUP: the secret and certificate files are reread and
+   * handed to the running app without a restart. Absent: SIGHUP is ignored (logged).
+   */
+  reloadConfig?: () => Config
 }
 
 /**
@@ -101,6 +109,8 @@ export async function startServer(options: StartServerOptions): Promise<FastifyI
   const grace = closeWithGrace(
     {
       delay: CLOSE_DELAY_MS,
+      // SIGHUP rereads the secrets (below); close-with-grace would otherwise shut down on it.
+      skip: ['SIGHUP'],
       logger: {
         error: (msg: unknown) => logger.error(msg instanceof Error ? { err: msg } : { msg }, 'shutdown'),
       },
@@ -111,6 +121,7 @@ export async function startServer(options: StartServerOptions): Promise<FastifyI
       await options.beforeClose?.()
       await health?.close()
       await app.close()
+      process.off('SIGHUP', onHangup)
       fdGuard.uninstall()
       await options.afterClose?.()
       logger.info('stopped')
@@ -129,6 +140,28 @@ export async function startServer(options: StartServerOptions): Promise<FastifyI
     fdGuard.uninstall()
     throw err
   }
+  // SIGHUP (a rotated Kubernetes Secret, `kill -HUP`): reread REDIS_PASSWORD_FILE,
+  // REDIS_SENTINEL_PASSWORD_FILE, REDIS_TARGET_PASSWORDS_FILE and REDIS_TLS_*. A file that no longer
+  // parses is refused with the same one-line error as at start, and the running secrets stay.
+  // Without a listener Node would die on SIGHUP.
+  function onHangup() {
+    if (!options.reloadConfig) {
+      logger.warn('SIGHUP: this process cannot reread its configuration; ignored')
+      return
+    }
+    let next: Config
+    try {
+      next = options.reloadConfig()
+    } catch (err) {
+      logger.error(`SIGHUP: kept the running secrets: ${(err as Error).message}`)
+      return
+    }
+    app.secrets.reload(next).then(
+      () => logger.info('SIGHUP: reread the secret and certificate files; new connections use them'),
+      (err: unknown) => logger.error({ err }, 'SIGHUP: applying the reread secrets failed'),
+    )
+  }
+  process.on('SIGHUP', onHangup)
   logger.info(
     {
       redis: config.redis.display,

@@ -80,6 +80,8 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
   )
   const log = options.logger.child({ pool: name })
   const hub = createEventHub<PoolMonitorEventMap>(log)
+  /** Every connection opened and not ended, for updateCredentials(). */
+  const live = new Set<Redis>()
   const secrets = [
     options.redis.password,
     options.redis.username,
@@ -231,6 +233,8 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
   // (A function declaration: the topology opens connections before the state below exists; the
   // listeners only read it once events arrive.)
   function watch(client: Redis, index: number | string): Redis {
+    live.add(client)
+    client.once('end', () => live.delete(client))
     let up = false
     client.on('error', (err: Error) => {
       lastConnectionError = redact(err.message, secrets)
@@ -707,13 +711,26 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
     openConnection(role, overrides = {}) {
       if (closed) throw new PoolClosedError(name)
       const { commandTimeout, ...rest } = overrides
-      return createConnection({
+      const client = createConnection({
         // With Sentinels, outside connections follow the master too (the pool's Connector).
         redis: { ...(sentinel ? sentinel.followingOptions : options.redis), ...rest },
         pool: name,
         index: role,
         commandTimeoutMs: commandTimeout ?? commandTimeoutMs,
       })
+      live.add(client)
+      client.once('end', () => live.delete(client))
+      return client
+    },
+
+    updateCredentials(patch) {
+      // ioredis reads `client.options` (its documented public property) at every (re)connect: the
+      // AUTH/HELLO credentials, the TLS options, and with Sentinels its Connector the same object.
+      // The rotation test under test/service/ holds this to a real redis-server.
+      if (!Object.isFrozen(options.redis)) Object.assign(options.redis, patch)
+      for (const client of live) Object.assign(client.options, patch)
+      for (const secret of [patch.password, patch.username, patch.sentinelPassword])
+        if (typeof secret === 'string' && secret !== '' && !secrets.includes(secret)) secrets.push(secret)
     },
 
     discoverNodes() {

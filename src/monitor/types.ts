@@ -178,6 +178,14 @@ export interface PoolMonitor extends EventSource<PoolMonitorEventMap> {
    */
   openConnection(role: string, overrides?: Partial<RedisOptions>): Redis
   /**
+   * New credentials or TLS material (SIGHUP after a rotated Secret): every connection the monitor
+   * opened, and every one it opens later, uses them from its next (re)connect. Open connections
+   * stay as they are: Redis keeps an authenticated connection when its password changes.
+   */
+  updateCredentials(
+    patch: Pick<RedisOptions, 'username' | 'password' | 'tls' | 'sentinelPassword' | 'sentinelTLS'>,
+  ): void
+  /**
    * The nodes behind the pool: with Sentinels the master they name, every replica and every
    * Sentinel they know; a standalone Redis is its one node. Undefined on a cluster (its own
    * discovery reads CLUSTER NODES).

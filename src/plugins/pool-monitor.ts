@@ -33,6 +33,10 @@ async function poolMonitorPlugin(fastify: FastifyInstance, { config }: PoolMonit
     cluster: clusterPoolOption(config.redis),
   })
   fastify.decorate('poolMonitor', monitor)
+  fastify.secrets.onReload((next) => {
+    const { username, password, tls, sentinelPassword, sentinelTLS } = next.redis.options
+    monitor.updateCredentials({ username, password, tls, sentinelPassword, sentinelTLS })
+  })
   fastify.addHook('onClose', async () => {
     const gaveUp = await withTimeout(
       monitor.close().then(() => false),
@@ -48,6 +52,6 @@ async function poolMonitorPlugin(fastify: FastifyInstance, { config }: PoolMonit
 
 export default fp(poolMonitorPlugin, {
   name: 'rpm-pool-monitor',
-  dependencies: ['rpm-registry'],
+  dependencies: ['rpm-registry', 'rpm-secrets'],
   fastify: '5.x',
 })

@@ -28,9 +28,14 @@ async function scrapeTargetsPlugin(fastify: FastifyInstance, { config }: ScrapeT
     createCollection: serverSideCollection,
   })
   fastify.decorate('scrapeTargets', targets)
+  fastify.secrets.onReload((next) => targets.reload({ passwords: next.scrape.passwords, tls: next.tls }))
   fastify.addHook('onClose', async () => {
     await targets.close()
   })
 }
 
-export default fp(scrapeTargetsPlugin, { name: 'rpm-scrape-targets', fastify: '5.x' })
+export default fp(scrapeTargetsPlugin, {
+  name: 'rpm-scrape-targets',
+  dependencies: ['rpm-secrets'],
+  fastify: '5.x',
+})

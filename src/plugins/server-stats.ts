@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { keyGroupsOnTopology } from '../collectors/cluster-key-groups.js'
 import { createServerStats, type ServerStats } from '../collectors/server-stats.js'
@@ -19,6 +20,13 @@ export interface ServerStatsPluginOptions {
 
 /** Server-side collection (INFO, keyspace, key groups) through the pool; closed with the app. */
 async function serverStatsPlugin(fastify: FastifyInstance, { config }: ServerStatsPluginOptions) {
+  // Key-group connections to other databases, for SIGHUP: they take new credentials on reconnect.
+  const databases = new Set<Redis>()
+  fastify.secrets.onReload((next) => {
+    const { username, password, tls, sentinelPassword, sentinelTLS } = next.redis.options
+    for (const connection of databases)
+      Object.assign(connection.options, { username, password, tls, sentinelPassword, sentinelTLS })
+  })
   const stats = createServerStats({
     redis: fastify.poolMonitor,
     registry: fastify.metricsRegistry,
@@ -29,12 +37,14 @@ async function serverStatsPlugin(fastify: FastifyInstance, { config }: ServerSta
     // opened when INFO keyspace shows keys there; failures show as failed passes, logged once.
     openDatabase: (db) => {
       const connection = createConnection({
-        redis: { ...config.redis.options, db },
+        redis: { ...fastify.secrets.current().redis.options, db },
         pool: config.pool.name,
         index: `keygroups-db${db}`,
         commandTimeoutMs: config.pool.commandTimeoutMs,
       })
       connection.on('error', () => {})
+      databases.add(connection)
+      connection.once('end', () => databases.delete(connection))
       return {
         redis: connection,
         // Without an offline queue, a pass sent before the connection is up fails at once.

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { Registry } from 'prom-client'
+import { redact } from '../monitor/classify.js'
 import { createConnection } from '../redis/connection.js'
 import { type TlsSettings, tlsOptions } from '../redis/endpoint.js'
 import type { ScrapeTarget } from './target.js'
@@ -77,7 +78,12 @@ export function createTargetState(options: TargetStateOptions): TargetState {
   connection.on('error', (err: Error) => {
     if (failing) return
     failing = true
-    logger.warn({ err }, 'cannot reach the /scrape target')
+    // The message only: ioredis hangs the failed command on its errors, and a handshake's HELLO
+    // or AUTH carries the password in its arguments.
+    logger.warn(
+      { reason: redact(err.message, [options.password ?? '']) },
+      'cannot reach the /scrape target',
+    )
   })
   connection.on('ready', () => {
     if (!failing) return
