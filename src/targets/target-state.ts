@@ -80,10 +80,7 @@ export function createTargetState(options: TargetStateOptions): TargetState {
     failing = true
     // The message only: ioredis hangs the failed command on its errors, and a handshake's HELLO
     // or AUTH carries the password in its arguments.
-    logger.warn(
-      { reason: redact(err.message, [options.password ?? '']) },
-      'cannot reach the /scrape target',
-    )
+    logger.warn({ reason: redact(err.message, [options.password ?? '']) }, 'cannot reach the /scrape target')
   })
   connection.on('ready', () => {
     if (!failing) return
