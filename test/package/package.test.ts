@@ -1,9 +1,11 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freePort } from '../helpers/redis-server.js'
+import { waitFor } from '../helpers/wait-for.js'
 
 const run = promisify(execFile)
 const root = join(import.meta.dirname, '..', '..')
@@ -99,6 +101,27 @@ describe('the npm package, installed from its tarball outside the repository', (
     expect(stderr).toBe(
       'redis-pool-monitor top: needs the optional packages ink and react (left out by --omit=optional): npm install ink@^6 react@^19\n',
     )
+  })
+
+  it('serves without the optional terminal UI installed: serve never loads ink or react', async () => {
+    const port = await freePort()
+    const child = spawn(process.execPath, [bin(), 'serve'], {
+      cwd: dir,
+      env: { PATH: process.env['PATH'] ?? '', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+      stdio: 'ignore',
+    })
+    try {
+      const live = await waitFor(
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${port}/health/live`).catch(() => undefined)
+          return res?.status === 200 ? res.json() : undefined
+        },
+        { timeoutMs: 20_000, what: 'serve to answer /health/live' },
+      )
+      expect(live).toEqual({ status: 'ok' })
+    } finally {
+      child.kill('SIGKILL')
+    }
   })
 
   it('has type declarations that compile with skipLibCheck false under bundler, node16 and node10 resolution', async () => {
