@@ -114,6 +114,7 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
         acquireTimeoutMs,
         name,
         refreshIntervalMs: cluster.refreshIntervalMs ?? (probeIntervalMs || 5_000),
+        readFromReplicas: cluster.readFromReplicas === true,
         commandTimeoutMs,
         ...(options.redis.keyPrefix !== undefined ? { keyPrefix: options.redis.keyPrefix } : {}),
         logger: log,

@@ -132,6 +132,8 @@ export interface ClusterPoolOptions {
   nodeOptions?: (node: { host: string; port: number }) => RedisOptions
   /** How often the slot map and cluster_state are read. @default probeIntervalMs, else 5000 */
   refreshIntervalMs?: number
+  /** Read-only commands go to the replicas of their slot (READONLY), in turn. @default false */
+  readFromReplicas?: boolean
 }
 
 export interface BreakerOptions {

@@ -1,4 +1,4 @@
-import { exists, getKeyIndexes } from '@ioredis/commands'
+import { exists, getKeyIndexes, hasFlag } from '@ioredis/commands'
 import calculateSlot from 'cluster-key-slot'
 import type { Redis, RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
@@ -38,6 +38,12 @@ export interface ClusterTopologyOptions {
   commandTimeoutMs: number
   /** Prepended to every key by ioredis (keyPrefix): the slot is the prefixed key's. */
   keyPrefix?: string
+  /**
+   * REDIS_READ_FROM_REPLICAS: read-only commands go to the replicas of their slot's master, in turn
+   * (connections send READONLY), writes to the master; replicas get POOL_SIZE connections too.
+   * @default false
+   */
+  readFromReplicas?: boolean
   logger: Logger
 }
 
@@ -89,6 +95,10 @@ export function createClusterTopology(options: ClusterTopologyOptions): ClusterT
   const connections: PooledConnection[] = []
   const byAddress = new Map<string, NodePool>()
   const slots: Array<NodePool | undefined> = new Array(CLUSTER_SLOTS).fill(undefined)
+  const readFromReplicas = options.readFromReplicas === true
+  /** Per slot, the replicas of its master (only with readFromReplicas). */
+  const replicaSlots: Array<NodePool[] | undefined> = new Array(CLUSTER_SLOTS).fill(undefined)
+  let nextReplica = 0
   let state: { ok: boolean; from: string } | undefined
   let clusterDownSince: number | undefined
   let refreshing: Promise<void> | undefined
@@ -100,7 +110,8 @@ export function createClusterTopology(options: ClusterTopologyOptions): ClusterT
     const address = addressOf(node.host, node.port)
     const existing = byAddress.get(address)
     if (existing) return existing
-    const nodeOptions = options.nodeOptions(node)
+    // READONLY is harmless on a master, and a replica promoted later keeps serving its pool.
+    const nodeOptions = { ...options.nodeOptions(node), ...(readFromReplicas ? { readOnly: true } : {}) }
     const clients = Array.from({ length: size }, (_, i) => options.connect(nodeOptions, `${address}/${i}`))
     const pool = createMultiplexPool({ clients, slotsPerConnection, acquireTimeoutMs, name })
     connections.push(...pool.connections)
@@ -160,23 +171,53 @@ export function createClusterTopology(options: ClusterTopologyOptions): ClusterT
   const poolOfSlot = (slot: number | undefined) =>
     slot === undefined ? keyless() : (slots[slot]?.pool ?? keyless())
 
+  /** A read-only command: the next ready replica of its slot, else the master. */
+  function readerOfSlot(slot: number): MultiplexPool {
+    const readers = replicaSlots[slot]
+    if (readers !== undefined) {
+      for (let tried = 0; tried < readers.length; tried++) {
+        const reader = readers[nextReplica++ % readers.length]!
+        if (ready(reader)) return reader.pool
+      }
+    }
+    return poolOfSlot(slot)
+  }
+
   function applySlots(reply: unknown, askedHost: string): void {
     if (!Array.isArray(reply)) return
-    const masters = new Set<NodePool>()
+    const kept = new Set<NodePool>()
     const next: Array<NodePool | undefined> = new Array(CLUSTER_SLOTS).fill(undefined)
+    const nextReplicas: Array<NodePool[] | undefined> = new Array(CLUSTER_SLOTS).fill(undefined)
     for (const range of reply as unknown[][]) {
-      const [start, end, master] = range as [number, number, unknown[]]
+      const [start, end, master, ...replicas] = range as [number, number, unknown[], ...unknown[][]]
       if (!Array.isArray(master)) continue
       const node = parseAddress(`${String(master[0])}:${String(master[1])}`, askedHost)
       if (!node) continue
       const pool = nodePool(node)
-      masters.add(pool)
-      for (let s = Number(start); s <= Number(end) && s < CLUSTER_SLOTS; s++) next[s] = pool
+      kept.add(pool)
+      const readers: NodePool[] = []
+      if (readFromReplicas) {
+        for (const replica of replicas) {
+          if (!Array.isArray(replica)) continue
+          const at = parseAddress(`${String(replica[0])}:${String(replica[1])}`, askedHost)
+          if (!at) continue
+          const replicaPool = nodePool(at)
+          kept.add(replicaPool)
+          readers.push(replicaPool)
+        }
+      }
+      for (let s = Number(start); s <= Number(end) && s < CLUSTER_SLOTS; s++) {
+        next[s] = pool
+        if (readers.length > 0) nextReplicas[s] = readers
+      }
     }
-    if (masters.size === 0) return
-    for (let s = 0; s < CLUSTER_SLOTS; s++) slots[s] = next[s]
+    if (kept.size === 0) return
+    for (let s = 0; s < CLUSTER_SLOTS; s++) {
+      slots[s] = next[s]
+      replicaSlots[s] = nextReplicas[s]
+    }
     for (const node of [...byAddress.values()]) {
-      if (!masters.has(node) && node !== seed) retire(node)
+      if (!kept.has(node) && node !== seed) retire(node)
     }
   }
 
@@ -253,7 +294,13 @@ export function createClusterTopology(options: ClusterTopologyOptions): ClusterT
     slotOf,
     nodes: () => [...byAddress.keys()],
 
-    route: (command, args) => poolOfSlot(slotOf(command, args)),
+    route(command, args) {
+      const slot = slotOf(command, args)
+      if (!readFromReplicas || slot === undefined || !hasFlag(command.toLowerCase(), 'readonly')) {
+        return poolOfSlot(slot)
+      }
+      return readerOfSlot(slot)
+    },
 
     routeBatch(commands: readonly RedisCommand[]) {
       let slot: number | undefined
@@ -338,6 +385,8 @@ export function createClusterTopology(options: ClusterTopologyOptions): ClusterT
  */
 export function clusterPoolOption(
   endpoint: RedisEndpoint,
-): false | { nodeOptions: (node: ClusterNodeAddress) => RedisOptions } {
-  return endpoint.topology === 'cluster' ? { nodeOptions: (node) => nodeOptions(endpoint, node) } : false
+): false | { nodeOptions: (node: ClusterNodeAddress) => RedisOptions; readFromReplicas: boolean } {
+  return endpoint.topology === 'cluster'
+    ? { nodeOptions: (node) => nodeOptions(endpoint, node), readFromReplicas: endpoint.readFromReplicas }
+    : false
 }

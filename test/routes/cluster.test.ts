@@ -2,10 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
+import pino from 'pino'
+import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { clusterInfoValue, parseClusterInfo, parseClusterNodes } from '../../src/collectors/cluster-parser.js'
 import { clusterInfoFamilies } from '../../src/metrics/cluster.js'
-import { type RedisCluster, startCluster } from '../helpers/cluster.js'
+import { createPoolMonitor } from '../../src/monitor/pool-monitor.js'
+import { type ClusterNode, type RedisCluster, startCluster } from '../helpers/cluster.js'
 import { runToExit } from '../helpers/service-process.js'
 import { waitFor } from '../helpers/wait-for.js'
 import { appFor, sample, whenReady } from './support.js'
@@ -168,6 +171,49 @@ describe('the service on a Redis Cluster (REDIS_CLUSTER=true)', () => {
     const response = await app.inject({ url: '/discover-cluster-nodes' })
     expect(response.statusCode).toBe(401)
     expect(response.json()).toMatchObject({ statusCode: 401 })
+  })
+
+  it('with REDIS_READ_FROM_REPLICAS sends reads to the replicas and writes to the masters', async () => {
+    const registry = new Registry()
+    const seed = cluster.masters[0]!
+    const readers = createPoolMonitor({
+      name: 'readers',
+      redis: { host: seed.host, port: seed.port, password: PASSWORD },
+      cluster: { readFromReplicas: true },
+      size: 1,
+      registry,
+      logger: pino({ level: 'silent' }),
+      probeIntervalMs: 200,
+    })
+    const gets = async (node: ClusterNode) => {
+      const line = (await node.cli('INFO', 'commandstats'))
+        .split('\n')
+        .find((l) => l.startsWith('cmdstat_get:'))
+      return Number(/calls=(\d+)/.exec(line ?? '')?.[1] ?? 0)
+    }
+    try {
+      await waitFor(() => readers.health().ready, { what: 'the replica-reading pool to be ready' })
+      // Masters and replicas each get their POOL_SIZE: 1 x 6 nodes.
+      await waitFor(() => readers.stats().max === 6, { what: 'pools on the replicas' })
+      const keys = Array.from({ length: 300 }, (_, i) => `replicated:${i}`)
+      for (const k of keys) expect(await readers.call('set', k, k)).toBe('OK')
+      for (const m of cluster.masters) await m.cli('WAIT', '1', '2000')
+      const before = await Promise.all(cluster.nodes.map(gets))
+      const values: unknown[] = []
+      for (const k of keys) values.push(await readers.call('get', k))
+      expect(values).toEqual(keys)
+      const after = await Promise.all(cluster.nodes.map(gets))
+      const masterIds = new Set(cluster.masters.map((m) => m.id))
+      const delta = (which: boolean) =>
+        cluster.nodes.reduce(
+          (n, node, i) => n + (masterIds.has(node.id) === which ? after[i]! - before[i]! : 0),
+          0,
+        )
+      expect(delta(false)).toBe(300)
+      expect(delta(true)).toBe(0)
+    } finally {
+      await readers.close()
+    }
   })
 
   it('SIGKILL of a master and its replica: redis_cluster_state 0, ready 503, /health unhealthy, /status CRITICAL; restarted: ready again', async () => {
