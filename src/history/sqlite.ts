@@ -74,6 +74,14 @@ export interface SqliteHistoryStore extends HistoryStore {
 }
 
 const DAY_MS = 86_400_000
+/** Samples kept while the file is locked by another writer: about 14 hours at the default 5 s. */
+const MAX_PENDING = 10_000
+
+/** SQLITE_BUSY or SQLITE_LOCKED (extended codes included): another connection holds the lock. */
+const isBusy = (err: unknown) => {
+  const code = (err as { errcode?: number }).errcode
+  return code !== undefined && ((code & 0xff) === 5 || (code & 0xff) === 6)
+}
 
 /** The newest `?2` samples at or after `?1` (a negative limit is no limit in SQLite), oldest first. */
 const NEWEST_SQL = `SELECT * FROM (SELECT * FROM ${TABLE} WHERE timestamp >= ? ORDER BY timestamp DESC, id DESC LIMIT ?) ORDER BY timestamp, id`
@@ -202,6 +210,7 @@ export function createSqliteHistory(options: SqliteHistoryOptions): SqliteHistor
   let pending: StoredSample[] = []
   let flushTimer: NodeJS.Immediate | undefined
   let failed = false
+  let locked = false
   let closed = false
 
   function fail(err: unknown) {
@@ -226,8 +235,19 @@ export function createSqliteHistory(options: SqliteHistoryOptions): SqliteHistor
         db.exec('ROLLBACK')
         throw err
       }
+      if (locked) {
+        locked = false
+        logger.info({ file }, 'history file writable again; the samples that waited are written')
+      }
     } catch (err) {
-      fail(err)
+      if (!isBusy(err)) return fail(err)
+      // Another process holds the write lock (an operator's sqlite3 inside a transaction): the
+      // samples wait in memory for the next flush instead of turning history off.
+      pending = [...batch, ...pending].slice(-MAX_PENDING)
+      if (!locked) {
+        locked = true
+        logger.warn({ file, err }, 'history file is locked by another writer; samples wait in memory')
+      }
     }
   }
 
@@ -246,7 +266,8 @@ export function createSqliteHistory(options: SqliteHistoryOptions): SqliteHistor
           if (deleted > 0) db.prepare('PRAGMA incremental_vacuum(256)').all()
           resolve(deleted)
         } catch (err) {
-          fail(err)
+          // Locked by another writer: the next pass retries.
+          if (!isBusy(err)) fail(err)
           resolve(deleted)
         }
       }
@@ -273,7 +294,8 @@ export function createSqliteHistory(options: SqliteHistoryOptions): SqliteHistor
     },
     query(query: HistoryQuery) {
       if (closed) return []
-      flush()
+      // Include what is queued, unless another writer holds the lock: a request never waits for it.
+      if (!locked) flush()
       const since = query.sinceMs ?? Number.MIN_SAFE_INTEGER
       const limit = query.limit ?? -1 // SQLite: a negative LIMIT is no limit
       return newest.all(since, limit).map(fromRow)

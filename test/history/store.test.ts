@@ -173,6 +173,36 @@ describe.skipIf(!SQLITE)(`the SQLite history (${SQLITE ? 'node:sqlite present' :
     await store.close()
   })
 
+  it('keeps samples in memory while another writer holds the lock, and writes them all once it lets go', async () => {
+    const file = join(tmp.dir, 'history.db')
+    const { logger, lines } = captureLogger('info')
+    const store = createSqliteHistory({ file, logger })
+    store.append(sampleAt(T0, 1))
+    store.flush()
+    const other = open(file)
+    other.exec('BEGIN EXCLUSIVE')
+    other.exec(`INSERT INTO redis_metrics (timestamp, is_available) VALUES (${T0 - MIN}, 1)`)
+    store.append(sampleAt(T0 + MIN, 2))
+    store.flush()
+    store.append(sampleAt(T0 + 2 * MIN, 3))
+    store.flush()
+    other.exec('COMMIT')
+    other.close()
+    store.append(sampleAt(T0 + 3 * MIN, 4))
+    store.flush()
+    expect(store.query({ sinceMs: T0 }).map((s) => s.connected_clients)).toEqual([1, 2, 3, 4])
+    expect(store.query({}).map((s) => s.timestamp)[0]).toBe(new Date(T0 - MIN).toISOString())
+    const said = lines
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.msg !== 'history file schema upgraded')
+      .map((l) => [l.level, l.msg])
+    expect(said).toEqual([
+      [40, 'history file is locked by another writer; samples wait in memory'],
+      [30, 'history file writable again; the samples that waited are written'],
+    ])
+    await store.close()
+  })
+
   it('upgrades a file of an older schema in place and keeps its rows', async () => {
     const file = join(tmp.dir, 'history.db')
     const v1 = createSqliteHistory({ file, logger: silent, migrations: MIGRATIONS })
