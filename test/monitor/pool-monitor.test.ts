@@ -269,6 +269,32 @@ describe('pool monitor against a real redis-server', () => {
     expect(await m.call('ping')).toBe('PONG')
   })
 
+  it('shows a waiting call in redis_pool_pending_acquires and its wait in redis_pool_acquire_duration_seconds', async () => {
+    const { m, registry } = await monitor({ name: 'waiting', size: 1, acquireTimeoutMs: 10_000 })
+    const labels = { pool: 'waiting' }
+    const countBefore = await histogramCount(registry, 'redis_pool_acquire_duration_seconds', labels)
+    const sumBefore = (await metricValue(registry, 'redis_pool_acquire_duration_seconds_sum', labels)) ?? 0
+    let release: () => void = () => {}
+    const held = m.withConnection(() => new Promise<void>((r) => (release = r)))
+    await waitFor(() => m.stats().active === 1, { what: 'the connection leased' })
+    expect(await metricValue(registry, 'redis_pool_pending_acquires', labels)).toBe(0)
+    const waiting = m.call('ping')
+    expect(await metricValue(registry, 'redis_pool_pending_acquires', labels)).toBe(1)
+    const heldMs = 300
+    await new Promise((r) => setTimeout(r, heldMs))
+    release()
+    await held
+    expect(await waiting).toBe('PONG')
+    expect(await metricValue(registry, 'redis_pool_pending_acquires', labels)).toBe(0)
+    // The lease and the waiting call each acquired once; the call waited at least as long as it was held.
+    expect(await histogramCount(registry, 'redis_pool_acquire_duration_seconds', labels)).toBe(
+      countBefore + 2,
+    )
+    const waited =
+      ((await metricValue(registry, 'redis_pool_acquire_duration_seconds_sum', labels)) ?? 0) - sumBefore
+    expect(waited).toBeGreaterThanOrEqual((heldMs - 20) / 1000)
+  })
+
   it('refuses commands that would change a shared connection, pointing at withConnection', async () => {
     const { m } = await monitor({ name: 'stateful' })
     await expect(m.call('select', 1)).rejects.toMatchObject({ code: 'RPM_UNSUPPORTED_COMMAND' })
