@@ -3,10 +3,13 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
+  Probe,
   PrometheusRule,
   ServiceMonitor,
 } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1'
+import { ScrapeConfig } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1alpha1'
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1'
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2'
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1'
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1'
 import { ConfigMap, Secret, Service, ServiceAccount } from 'kubernetes-models/v1'
@@ -65,6 +68,21 @@ export const KINDS: Record<string, Kind> = {
     model: ServiceMonitor,
     typeModule: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor',
     typeName: 'IServiceMonitor',
+  },
+  'autoscaling/v2/HorizontalPodAutoscaler': {
+    model: HorizontalPodAutoscaler,
+    typeModule: 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
+    typeName: 'IHorizontalPodAutoscaler',
+  },
+  'monitoring.coreos.com/v1/Probe': {
+    model: Probe,
+    typeModule: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/Probe',
+    typeName: 'IProbe',
+  },
+  'monitoring.coreos.com/v1alpha1/ScrapeConfig': {
+    model: ScrapeConfig,
+    typeModule: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1alpha1/ScrapeConfig',
+    typeName: 'IScrapeConfig',
   },
   'monitoring.coreos.com/v1/PrometheusRule': {
     model: PrometheusRule,
