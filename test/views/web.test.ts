@@ -2,14 +2,17 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
+import pino from 'pino'
 import { type Browser, chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import { parseConfig } from '../../src/config/config.js'
+import { createSqliteHistory } from '../../src/history/sqlite.js'
 import { PUBLIC_DIR } from '../../src/views/web.js'
 import { type RedisServer, startRedis } from '../helpers/redis-server.js'
 import { ROOT } from '../helpers/service-process.js'
 import { waitFor } from '../helpers/wait-for.js'
+import { NO_SQLITE_REASON, SQLITE, sampleAt, tempDir } from '../history/support.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const ARTIFACTS = join(ROOT, 'test-artifacts')
@@ -174,4 +177,42 @@ describe.skipIf(!hasChromium)(browserTitle, () => {
     expect(problems).toEqual([])
     await page.close()
   }, 60_000)
+  it.skipIf(!SQLITE)(
+    `after a restart with HISTORY_FILE, charts the hours written before it (${SQLITE ? 'node:sqlite present' : NO_SQLITE_REASON})`,
+    async () => {
+      const tmp = tempDir()
+      const file = join(tmp.dir, 'history.db')
+      // Two hours of samples, one a minute, as a previous run of the service left them.
+      const before = createSqliteHistory({ file, logger: pino({ level: 'silent' }) })
+      const start = Date.now() - 121 * 60_000
+      for (let i = 0; i < 120; i++) before.append(sampleAt(start + i * 60_000, i + 1))
+      await before.close()
+      const restarted = await buildApp({
+        config: parseConfig({ REDIS_URL: redis.url, PROBE_INTERVAL_MS: '200', HISTORY_FILE: file }),
+      })
+      const page = await browser.newPage()
+      try {
+        await restarted.listen({ host: '127.0.0.1', port: 0 })
+        const address = restarted.server.address()
+        if (!address || typeof address !== 'object') throw new Error('not listening')
+        const requested: string[] = []
+        page.on('request', (request) => requested.push(request.url()))
+        await page.goto(`http://127.0.0.1:${address.port}/`, { waitUntil: 'load' })
+        const points = await waitFor(
+          async () => {
+            const n = Number(await page.locator('#chart-memory').getAttribute('data-points'))
+            return n > 120 ? n : undefined
+          },
+          { timeoutMs: 20_000, what: 'the earlier samples and a new one on the memory chart' },
+        )
+        expect(points).toBeGreaterThan(120)
+        expect(requested.some((u) => u.endsWith('/status/history?since=6h'))).toBe(true)
+      } finally {
+        await page.close()
+        await restarted.close()
+        tmp.remove()
+      }
+    },
+    60_000,
+  )
 })
