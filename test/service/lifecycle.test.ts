@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { Agent, get as httpGet } from 'node:http'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { imageCommand } from '../helpers/image-command.js'
@@ -12,6 +13,30 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await redis?.stop()
+})
+
+describe('SIGINT', () => {
+  it('exits 0 within 10 s with an idle keep-alive connection open: it is closed, not waited out (72 s keep-alive)', async () => {
+    const service = await runService({ env: { REDIS_URL: redis.url } })
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+    const socketClosed = new Promise<void>((resolve) => {
+      const req = httpGet(`${service.baseUrl}/health/live`, { agent }, (res) => {
+        res.resume()
+        res.once('end', () => {
+          // The response is read and the socket stays open, idle, in the agent's pool.
+          expect(res.headers.connection).toBe('keep-alive')
+          service.child.kill('SIGINT')
+        })
+      })
+      req.once('socket', (socket) => socket.once('close', () => resolve()))
+    })
+    const started = Date.now()
+    await socketClosed
+    const { code, signal } = await service.exited
+    agent.destroy()
+    expect({ code, signal }).toEqual({ code: 0, signal: null })
+    expect(Date.now() - started).toBeLessThan(10_000)
+  })
 })
 
 describe('SIGTERM', () => {
