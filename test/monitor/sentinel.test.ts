@@ -183,6 +183,8 @@ describe('the pool follows the master the Sentinels name', () => {
   })
 
   it('SIGKILL of the master: writes succeed on the new master within 10 s of +switch-master, counted once, ready goes 503 then 200', async () => {
+    const switched: Array<{ from: string; to: string }> = []
+    const unsubscribe = app.poolMonitor.on('failover', ({ from, to }) => switched.push({ from, to }))
     const writes = writer()
     const ready = readiness()
     const switches: unknown[] = []
@@ -195,6 +197,10 @@ describe('the pool follows the master the Sentinels name', () => {
     })
     await waitFor(() => ready.codes.at(-1) === 200, { timeoutMs: 10_000, what: 'ready again' })
     await Promise.all([writes.stop(), ready.stop()])
+    unsubscribe()
+    expect(switched).toEqual([
+      { from: `127.0.0.1:${set.nodes[0]!.port}`, to: `127.0.0.1:${set.nodes[1]!.port}` },
+    ])
 
     expect(firstOk.at - event.at).toBeLessThan(10_000)
     expect(ready.codes).toEqual([200, 503, 200])
