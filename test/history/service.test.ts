@@ -215,6 +215,7 @@ describe.skipIf(!SQLITE)(
           .filter((l) => l.includes('history is off'))
         expect(off).toHaveLength(1)
         expect(JSON.parse(off[0]!).msg).toMatch(/corrupt\.db cannot be used: .*not a database/)
+        expect(`${service.stdout()}${service.stderr()}${service.served()}`).not.toContain(PASSWORD)
       } finally {
         await service.stop()
       }
