@@ -43,6 +43,11 @@ export const poolMetrics = {
     help: 'Active connections divided by max connections (percent, 0 to 100).',
     labelNames: ['pool'] as const,
   },
+  connectionRefusals: {
+    name: 'redis_pool_connection_refusals_total',
+    help: 'Pool connections Redis refused because maxclients was reached (count).',
+    labelNames: ['pool'] as const,
+  },
   connectionBusySeconds: {
     name: 'redis_pool_connection_busy_seconds_total',
     help: 'Connection-seconds spent with at least one operation in flight or leased, counted up to the scrape; rate() over max connections is the utilization between scrapes (seconds).',

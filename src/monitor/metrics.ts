@@ -22,6 +22,7 @@ export interface PoolFamilies {
   breakerTransitions: Counter<'pool' | 'from' | 'to'>
   redirections: Counter<'pool' | 'type'>
   failovers: Counter<'pool'>
+  connectionRefusals: Counter<'pool'>
   connectionLatency: Gauge<'pool'>
   sources: Set<MetricSource>
   /** Registers a monitor's series (zeroed); the returned function removes them on close. */
@@ -104,6 +105,12 @@ export function poolFamilies(registry: Registry): PoolFamilies {
       labelNames: clusterPoolMetrics.redirections.labelNames,
       registers,
     }),
+    connectionRefusals: new Counter({
+      name: poolMetrics.connectionRefusals.name,
+      help: poolMetrics.connectionRefusals.help,
+      labelNames: poolMetrics.connectionRefusals.labelNames,
+      registers,
+    }),
     failovers: new Counter({
       name: sentinelPoolMetrics.failovers.name,
       help: sentinelPoolMetrics.failovers.help,
@@ -118,6 +125,7 @@ export function poolFamilies(registry: Registry): PoolFamilies {
       for (const [from, to] of BREAKER_TRANSITIONS) created.breakerTransitions.inc({ pool, from, to }, 0)
       for (const type of REDIRECTION_TYPES) created.redirections.inc({ pool, type }, 0)
       created.failovers.inc({ pool }, 0)
+      created.connectionRefusals.inc({ pool }, 0)
       created.acquireDuration.child({ pool })
       return (commandsUsed) => {
         sources.delete(source)
@@ -127,6 +135,7 @@ export function poolFamilies(registry: Registry): PoolFamilies {
         for (const [from, to] of BREAKER_TRANSITIONS) created.breakerTransitions.remove({ pool, from, to })
         for (const type of REDIRECTION_TYPES) created.redirections.remove({ pool, type })
         created.failovers.remove({ pool })
+        created.connectionRefusals.remove({ pool })
         for (const command of commandsUsed) {
           for (const status of ['ok', 'error']) created.operationDuration.remove({ pool, command, status })
         }

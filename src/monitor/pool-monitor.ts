@@ -9,7 +9,7 @@ import {
   UnsupportedCommandError,
 } from '../errors.js'
 import { createClusterTopology } from '../redis/cluster-topology.js'
-import { createConnection } from '../redis/connection.js'
+import { createConnection, MAXCLIENTS_EVENT } from '../redis/connection.js'
 import { formatHostPort } from '../redis/endpoint.js'
 import { coalesceWrites, type MultiplexPool, type PooledConnection } from '../redis/multiplex-pool.js'
 import {
@@ -233,9 +233,21 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
   // error listener is required anyway: an ioredis client without one crashes the process.
   // (A function declaration: the topology opens connections before the state below exists; the
   // listeners only read it once events arrive.)
+  // Redis at maxclients: one line when it starts refusing, one when it accepts again, a count of
+  // every refusal; the connection itself backs off (MAXCLIENTS_BACKOFF).
+  let refusedAtMaxclients = false
   function watch(client: Redis, index: number | string): Redis {
     live.add(client)
     client.once('end', () => live.delete(client))
+    client.on(MAXCLIENTS_EVENT, () => {
+      families.connectionRefusals.inc({ pool: name })
+      if (refusedAtMaxclients) return
+      refusedAtMaxclients = true
+      log.warn(
+        { connection: index },
+        'Redis refuses pool connections: max number of clients reached; reconnecting with backoff up to 30 s',
+      )
+    })
     let up = false
     client.on('error', (err: Error) => {
       lastConnectionError = redact(err.message, secrets)
@@ -243,6 +255,10 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
     client.on('ready', () => {
       if (!up) log.debug({ connection: index }, 'redis connection ready')
       up = true
+      if (refusedAtMaxclients) {
+        refusedAtMaxclients = false
+        log.info({ connection: index }, 'Redis accepts pool connections again')
+      }
       // A connection coming back after a failed probe: check now rather than at the next tick.
       if (((lastProbe && !lastProbe.ok) || probeOnReady) && !closed) {
         probeOnReady = false

@@ -10,6 +10,15 @@ export interface BackoffOptions {
 }
 
 export const BACKOFF_DEFAULTS: Readonly<BackoffOptions> = { baseMs: 50, capMs: 2_000, jitterMs: 250 }
+/**
+ * Reconnects after Redis refused a connection at maxclients: every attempt takes one of the slots
+ * other clients are short of, so back off to 30 s instead of knocking every 2 s.
+ */
+export const MAXCLIENTS_BACKOFF: Readonly<BackoffOptions> = { baseMs: 1_000, capMs: 30_000, jitterMs: 1_000 }
+/** What Redis writes to a connection it accepts past maxclients, before closing it. */
+const MAXCLIENTS_REPLY = '-ERR max number of clients reached'
+/** Emitted on a client from createConnection each time Redis refuses it at maxclients. */
+export const MAXCLIENTS_EVENT = 'rpm:maxclients'
 
 /** Delay before reconnect attempt `attempt` (1-based): base * 2^(attempt-1), capped, plus jitter. */
 export function reconnectDelay(
@@ -52,6 +61,8 @@ export interface ConnectionOptions {
  */
 export function createConnection(options: ConnectionOptions): Redis {
   const backoff = options.backoff ?? BACKOFF_DEFAULTS
+  // Set when Redis said maxclients, cleared once a connection is ready again.
+  let refused = false
   const client = new Redis({
     ...options.redis,
     connectionName: connectionName(options.pool, options.index),
@@ -63,9 +74,20 @@ export function createConnection(options: ConnectionOptions): Redis {
     maxRetriesPerRequest: 0,
     // Overrides any value in `redis`: the pool's sweep times shared commands, leases turn it on.
     commandTimeout: options.commandTimeoutMs,
-    retryStrategy: (attempt: number) => reconnectDelay(attempt, backoff),
+    retryStrategy: (attempt: number) => reconnectDelay(attempt, refused ? MAXCLIENTS_BACKOFF : backoff),
   })
-  guardSocketErrors(client, options.maxReplyBytes ?? MAX_REPLY_BYTES)
+  guardSocketErrors(client, options.maxReplyBytes ?? MAX_REPLY_BYTES, (stream) => {
+    // Often the write of the first command fails (EPIPE) before this is read; when it is read,
+    // it names the cause.
+    stream.once('data', (chunk: Buffer) => {
+      if (chunk.toString('latin1', 0, MAXCLIENTS_REPLY.length) !== MAXCLIENTS_REPLY) return
+      refused = true
+      client.emit(MAXCLIENTS_EVENT)
+    })
+  })
+  client.on('ready', () => {
+    refused = false
+  })
   return client
 }
 
@@ -87,7 +109,11 @@ const ignore = () => {}
  * gets a lasting listener the moment ioredis stores it (`stream`, public in ioredis' typings);
  * the client's own 'error' event still reports the first error as before.
  */
-export function guardSocketErrors(client: Redis, maxReplyBytes?: number): void {
+export function guardSocketErrors(
+  client: Redis,
+  maxReplyBytes?: number,
+  onStream?: (stream: NonNullable<Redis['stream']>) => void,
+): void {
   let current: Redis['stream'] | undefined
   Object.defineProperty(client, 'stream', {
     configurable: true,
@@ -97,6 +123,7 @@ export function guardSocketErrors(client: Redis, maxReplyBytes?: number): void {
       if (stream && stream !== current) {
         stream.on('error', ignore)
         if (maxReplyBytes !== undefined) boundReplies(client, stream, maxReplyBytes)
+        onStream?.(stream)
       }
       current = stream
     },

@@ -228,3 +228,65 @@ describe('faults against a real redis-server', () => {
     await m.close()
   })
 })
+
+describe('Redis refusing pool connections at maxclients', () => {
+  let full: RedisServer
+  const holders: Array<import('ioredis').Redis> = []
+  beforeAll(async () => {
+    const { Redis } = await import('ioredis')
+    full = await startRedis({ args: ['--maxclients', '3'] })
+    for (let i = 0; i < 3; i++) {
+      const holder = new Redis({
+        host: full.host,
+        port: full.port,
+        lazyConnect: true,
+        retryStrategy: () => null,
+      })
+      holder.on('error', () => {})
+      await holder.connect()
+      holders.push(holder)
+    }
+  })
+  afterAll(async () => {
+    for (const holder of holders) holder.disconnect()
+    await full?.stop()
+  })
+
+  it('logs the refusal once, counts every one, backs off, and logs once when Redis accepts again', async () => {
+    const { createConnection, MAXCLIENTS_EVENT } = await import('../../src/redis/connection.js')
+    // The connection's own policy: after a refusal its next delay is at least the maxclients base.
+    const single = createConnection({ redis: { host: full.host, port: full.port }, pool: 'mc', index: 0 })
+    single.on('error', () => {})
+    const retry = single.options.retryStrategy as (attempt: number) => number
+    expect(retry(1)).toBeLessThan(1_000)
+    await new Promise<void>((resolve) => single.once(MAXCLIENTS_EVENT, () => resolve()))
+    expect(retry(1)).toBeGreaterThanOrEqual(1_000)
+    single.disconnect()
+
+    const registry = new Registry()
+    const { logger, lines } = captureLogger()
+    const m = createPoolMonitor({
+      name: 'maxclients',
+      redis: { host: full.host, port: full.port },
+      registry,
+      logger,
+      size: 2,
+      probeIntervalMs: 0,
+    })
+    try {
+      const refusals = async () =>
+        (await metricValue(registry, 'redis_pool_connection_refusals_total', { pool: 'maxclients' })) ?? 0
+      await waitFor(async () => (await refusals()) >= 2, { timeoutMs: 20_000, what: 'two refusals counted' })
+      const said = (text: string) => lines.filter((l) => l.includes(text)).length
+      expect(said('Redis refuses pool connections: max number of clients reached')).toBe(1)
+      for (const holder of holders.splice(0)) holder.disconnect()
+      await waitFor(() => said('Redis accepts pool connections again') === 1, {
+        timeoutMs: 40_000,
+        what: 'the pool to connect once slots are free',
+      })
+      expect(said('Redis refuses pool connections: max number of clients reached')).toBe(1)
+    } finally {
+      await m.close()
+    }
+  }, 70_000)
+})
