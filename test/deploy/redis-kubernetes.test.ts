@@ -504,9 +504,12 @@ describe.skipIf(!rendered)('kubectl kustomize', () => {
     )
     const volume = deployment.spec.template.spec.volumes.find((v: Manifest) => v.name === mount.name)
     expect(volume.secret.secretName).toBe(SECRET)
-    // The image runs Node 24, which has node:sqlite for HISTORY_FILE, whatever node runs this test.
+    // The image runs Node 24, which has node:sqlite for HISTORY_FILE, whatever Node runs this test.
     const config = parseConfig(env, { readFile: () => 'placeholder\n', sqliteAvailable: () => true })
-    expect(config.redis.options.password).toBe('placeholder')
+    expect(config.redis.topology).toBe('sentinel')
+    expect(config.redis.sentinel).toMatchObject({ masterName, password: 'placeholder' })
+    expect(config.redis.sentinel!.nodes).toHaveLength(3)
+    expect(config.redis.password).toBe('placeholder')
     const policy = all.find((o) => o.kind === 'NetworkPolicy')!
     const ports = policy.spec.egress.flatMap((e: Manifest) => e.ports.map((p: Manifest) => p.port))
     expect(ports).toEqual(expect.arrayContaining([redisPort, sentinelPort]))
