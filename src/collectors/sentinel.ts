@@ -47,6 +47,33 @@ export interface SentinelReading {
   masters: readonly SentinelMasterReading[]
 }
 
+/**
+ * A collector whose background work (key-group passes) must never reach a Sentinel, which rejects
+ * DBSIZE, SCAN and MEMORY: its start() waits for the first successful collection and happens only
+ * when INFO shows a data node, and a Sentinel's snapshots are not passed on.
+ */
+export function notOnSentinel<T>(collector: Collector<T>): Collector<T> {
+  let wanted = false
+  let started = false
+  return {
+    name: collector.name,
+    ...(collector.read ? { read: collector.read } : {}),
+    register: (registry, view) => collector.register(registry, view),
+    start() {
+      wanted = true
+    },
+    observe(snapshot) {
+      if (isSentinelInfo(snapshot.info)) return
+      collector.observe?.(snapshot)
+      if (wanted && !started) {
+        started = true
+        collector.start?.()
+      }
+    },
+    close: () => collector.close?.(),
+  }
+}
+
 /** INFO says the target is a Sentinel (redis_mode:sentinel, or a `# Sentinel` section). */
 export const isSentinelInfo = (info: ParsedInfo): boolean =>
   info.fields['redis_mode'] === 'sentinel' || info.fields['sentinel_masters'] !== undefined

@@ -1,6 +1,7 @@
 import { createCommandDenied } from '../collectors/command-denied.js'
 import { createKeyGroupCollector } from '../collectors/key-group-collector.js'
 import { createScrape } from '../collectors/scrape.js'
+import { notOnSentinel } from '../collectors/sentinel.js'
 import { SERVER_COLLECTORS } from '../collectors/server-collectors.js'
 import type { CreateCollection } from './target-state.js'
 
@@ -27,7 +28,12 @@ export const serverSideCollection: CreateCollection = ({
     collectors: [
       ...SERVER_COLLECTORS,
       ...(checkKeys.length > 0
-        ? [createKeyGroupCollector({ redis, logger, keyGroups: { patterns: checkKeys, db: target.db } })]
+        ? // A target may be a Sentinel (discovered ones are): key-group passes start once INFO shows a data node.
+          [
+            notOnSentinel(
+              createKeyGroupCollector({ redis, logger, keyGroups: { patterns: checkKeys, db: target.db } }),
+            ),
+          ]
         : []),
       commandDenied,
     ],

@@ -2,7 +2,9 @@ import { Redis } from 'ioredis'
 import pino from 'pino'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createKeyGroupCollector } from '../../src/collectors/key-group-collector.js'
 import { createScrape } from '../../src/collectors/scrape.js'
+import { notOnSentinel } from '../../src/collectors/sentinel.js'
 import { SERVER_COLLECTORS } from '../../src/collectors/server-collectors.js'
 import { type SentinelSet, startSentinelSet } from '../helpers/sentinel.js'
 import { waitFor } from '../helpers/wait-for.js'
@@ -70,6 +72,47 @@ describe('server-side families of a real Sentinel', () => {
     expect(text).toMatch(/^redis_up 1$/m)
     expect(text).not.toMatch(/^redis_db_keys/m)
     expect(text).not.toMatch(/^redis_slowlog_length/m)
+  })
+
+  it('runs no key-group pass against a Sentinel, and starts one on a data node after its first collection', async () => {
+    const before = await errorReplies(set.sentinels[0]!.cli)
+    const registry = new Registry()
+    const keyGroups = createKeyGroupCollector({
+      redis: sentinel,
+      logger: silent,
+      keyGroups: { patterns: ['a:*'] },
+    })
+    const scrape = createScrape({
+      redis: sentinel,
+      registry,
+      logger: silent,
+      collectors: [...SERVER_COLLECTORS, notOnSentinel(keyGroups)],
+    })
+    scrape.start()
+    await scrape.collect({ timeoutMs: 5000 })
+    await new Promise((r) => setTimeout(r, 500))
+    await scrape.collect({ timeoutMs: 5000 })
+    await scrape.close()
+    expect(await errorReplies(set.sentinels[0]!.cli)).toBe(before)
+    expect(keyGroups.latest()).toEqual([])
+
+    const master = await set.master()
+    const data = new Redis({ host: master.host, port: master.port, maxRetriesPerRequest: 1 })
+    await data.set('a:1', 'x')
+    const onData = createKeyGroupCollector({ redis: data, logger: silent, keyGroups: { patterns: ['a:*'] } })
+    const dataScrape = createScrape({
+      redis: data,
+      registry: new Registry(),
+      logger: silent,
+      collectors: [...SERVER_COLLECTORS, notOnSentinel(onData)],
+    })
+    dataScrape.start()
+    expect(onData.latest()).toEqual([])
+    await dataScrape.collect({ timeoutMs: 5000 })
+    await waitFor(() => onData.latest().length === 1, { what: 'a key-group pass on the master' })
+    expect(onData.latest()[0]?.groups.map((g) => [g.group, g.count])).toEqual([['a:*', 1]])
+    await dataScrape.close()
+    data.disconnect()
   })
 
   it('with one of three Sentinels killed: two ok Sentinels, quorum still reachable', async () => {
