@@ -25,6 +25,21 @@ const capturedRedis = (info: string): RedisCommander => {
 }
 
 describe('server-side families', () => {
+  it('are rendered by the exact prom-client version package.json pins', () => {
+    // Redis' own counters are copied through as plain objects prom-client's registry renders through
+    // get() (metrics/snapshot-family.ts): documented for its own metric classes only, so the version
+    // is pinned and the next test renders every family exactly; an upgrade must pass this file first.
+    const root = new URL('../../', import.meta.url)
+    const declared = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')).dependencies[
+      'prom-client'
+    ]
+    const installed = JSON.parse(
+      readFileSync(new URL('node_modules/prom-client/package.json', root), 'utf8'),
+    ).version
+    expect(declared).toMatch(/^\d+\.\d+\.\d+$/)
+    expect(installed).toBe(declared)
+  })
+
   it('keeps every family of 0.1.0 with the same type and help text', async () => {
     const registry = new Registry()
     const stats = createServerStats({
