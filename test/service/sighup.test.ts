@@ -1,9 +1,10 @@
-import { writeFileSync } from 'node:fs'
+import { copyFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RedisServer, startRedis } from '../helpers/redis-server.js'
 import { runService, type ServiceProcess } from '../helpers/service-process.js'
+import { makeTlsMaterial, startTlsRedis, type TlsMaterial, type TlsRedisServer } from '../helpers/tls.js'
 import { waitFor } from '../helpers/wait-for.js'
 import { sample } from '../routes/support.js'
 
@@ -104,5 +105,47 @@ describe('SIGHUP rereads the secret files without a restart', () => {
   it('never prints a password, old or new, in its output or answers', () => {
     const everything = service.stdout() + service.stderr() + service.served()
     for (const secret of [OLD, NEW, TARGET_OLD, TARGET_NEW]) expect(everything).not.toContain(secret)
+  })
+})
+
+describe('SIGHUP rereads REDIS_TLS_* too', () => {
+  let material: TlsMaterial
+  let tlsRedis: TlsRedisServer
+  let tlsService: ServiceProcess
+  const caFile = `${dir}-ca.pem`
+  beforeAll(async () => {
+    material = await makeTlsMaterial()
+    tlsRedis = await startTlsRedis({ material, authClients: true })
+    // The mounted CA is the wrong one at first (a Secret not yet rotated).
+    copyFileSync(material.otherCaFile, caFile)
+    tlsService = await runService({
+      env: {
+        REDIS_URL: tlsRedis.tlsUrl,
+        REDIS_TLS_CA_FILE: caFile,
+        REDIS_TLS_CERT_FILE: material.clientCertFile,
+        REDIS_TLS_KEY_FILE: material.clientKeyFile,
+        PROBE_INTERVAL_MS: '200',
+      },
+    })
+  })
+  afterAll(async () => {
+    await tlsService?.stop()
+    await tlsRedis?.stop()
+    material?.remove()
+  })
+
+  it('a CA file replaced in place is used after SIGHUP: not ready with the old CA, ready with the new', async () => {
+    await waitFor(
+      async () => {
+        const res = await tlsService.get('/health/ready')
+        return res.status === 503 && /certificate/i.test(res.body)
+      },
+      { what: 'not ready with the wrong CA' },
+    )
+    copyFileSync(material.caFile, caFile)
+    tlsService.child.kill('SIGHUP')
+    await waitFor(async () => (await tlsService.get('/health/ready')).status === 200, {
+      what: 'ready with the rotated CA',
+    })
   })
 })
