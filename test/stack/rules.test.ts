@@ -11,8 +11,8 @@ import {
   yamlFiles,
 } from './support.js'
 
-/** CONTRACT.md's alerts with what it fixes about each (severity, threshold, for). */
-const CONTRACT: Record<string, { severity?: string; threshold?: string; for?: string }> = {
+/** The README's alerts with what it fixes about each (severity, threshold, for). */
+const FIXED_ALERTS: Record<string, { severity?: string; threshold?: string; for?: string }> = {
   RedisPoolHighUtilization: { severity: 'warning', threshold: '> 80', for: '5m' },
   RedisPoolCriticalUtilization: { severity: 'critical', threshold: '> 90', for: '2m' },
   RedisCircuitBreakerOpen: { severity: 'critical', threshold: '== 2', for: '1m' },
@@ -55,8 +55,8 @@ describe('alert rules (prometheus/alerts)', () => {
     expect(result.stdout.match(/SUCCESS/g)).toHaveLength(files.length)
   })
 
-  it('define every alert CONTRACT.md names, with its severity, threshold and for-duration', () => {
-    for (const [name, fixed] of Object.entries(CONTRACT)) {
+  it('define every alert the README names, with its severity, threshold and for-duration', () => {
+    for (const [name, fixed] of Object.entries(FIXED_ALERTS)) {
       const rule = byName.get(name)
       expect(rule, name).toBeDefined()
       if (fixed.severity) expect(rule?.labels?.severity, name).toBe(fixed.severity)
