@@ -30,7 +30,8 @@ async function poolMonitorPlugin(fastify: FastifyInstance, { config }: PoolMonit
     logger: fastify.log.child({ component: 'pool-monitor' }) as Logger,
     probeIntervalMs: config.pool.probeIntervalMs,
     commandTimeoutMs: config.pool.commandTimeoutMs,
-    cluster: clusterPoolOption(config.redis),
+    // Nodes found after a SIGHUP are dialled with the reread credentials.
+    cluster: clusterPoolOption(config.redis, () => fastify.secrets.current().redis),
   })
   fastify.decorate('poolMonitor', monitor)
   fastify.secrets.onReload((next) => {

@@ -385,8 +385,10 @@ export function createClusterTopology(options: ClusterTopologyOptions): ClusterT
  */
 export function clusterPoolOption(
   endpoint: RedisEndpoint,
+  /** The endpoint as of the latest SIGHUP, so nodes found later get rotated credentials. @default endpoint */
+  current: () => RedisEndpoint = () => endpoint,
 ): false | { nodeOptions: (node: ClusterNodeAddress) => RedisOptions; readFromReplicas: boolean } {
   return endpoint.topology === 'cluster'
-    ? { nodeOptions: (node) => nodeOptions(endpoint, node), readFromReplicas: endpoint.readFromReplicas }
+    ? { nodeOptions: (node) => nodeOptions(current(), node), readFromReplicas: endpoint.readFromReplicas }
     : false
 }
