@@ -29,7 +29,11 @@ export function clusterKeyspaceShare(redis: RedisCommander): () => Promise<numbe
  * scanned) and the pool pipelines them on the wire anyway.
  */
 export function clusterKeyGroupCommander(redis: RedisCommander): RedisCommander {
-  return { call: (command, ...args) => redis.call(command, ...args) }
+  const { callBuffer } = redis
+  return {
+    call: (command, ...args) => redis.call(command, ...args),
+    ...(callBuffer ? { callBuffer: (command, ...args) => callBuffer.call(redis, command, ...args) } : {}),
+  }
 }
 
 /**

@@ -6,6 +6,11 @@ import type { ParsedInfo } from './info-parser.js'
 export interface RedisCommander {
   call(command: string, ...args: (string | number | Buffer)[]): Promise<unknown>
   /**
+   * Optional: as call(), with bulk replies as Buffers, byte for byte (the PoolMonitor and ioredis
+   * have it). Key groups SCAN with it: a key that is not valid UTF-8 survives only as bytes.
+   */
+  callBuffer?(command: string, ...args: (string | number | Buffer)[]): Promise<unknown>
+  /**
    * Optional: sends the commands back to back as one operation (the PoolMonitor has it). Key groups
    * use it for MEMORY USAGE so a batch takes one pool slot instead of hundreds.
    */

@@ -102,6 +102,10 @@ export function createCommandDenied(options: { logger: Logger }): CommandDenied 
       const wrapped: RedisCommander = {
         call: (command, ...args) => watch(aclName(command, args), redis.call(command, ...args)),
       }
+      if (redis.callBuffer) {
+        const callBuffer = redis.callBuffer.bind(redis)
+        wrapped.callBuffer = (command, ...args) => watch(aclName(command, args), callBuffer(command, ...args))
+      }
       if (redis.pipeline) {
         const pipeline = redis.pipeline.bind(redis)
         wrapped.pipeline = (commands) => {

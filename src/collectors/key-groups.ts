@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { RedisCommander } from './collector.js'
 import { isNoPerm } from './command-denied.js'
 import { globToRegExp } from './glob.js'
+import { decodeKey, keyLabel } from './key-bytes.js'
 
 export { globToRegExp }
 
@@ -62,14 +63,17 @@ const MEMORY_BATCHES_IN_FLIGHT = 2
 /** Parallel SCAN walks when sampling; a power of two (see pass()). */
 const SAMPLE_WALKS = 4
 
-/** Pure: the group a key belongs to (its pattern, its auto prefix, or `unclassified`). */
+/**
+ * Pure: the group a key belongs to (its pattern, its auto prefix, or `unclassified`). `key` is
+ * decodeKey()'s text, so an auto prefix holding bytes that are not UTF-8 is labelled with `\xNN`.
+ */
 export function createClassifier(patterns: readonly string[], auto: boolean, separator: string): Classifier {
   const compiled = patterns.map((p) => ({ pattern: p, re: globToRegExp(p) }))
   return (key) => {
     for (const { pattern, re } of compiled) if (re.test(key)) return pattern
     if (auto) {
       const at = key.indexOf(separator)
-      if (at > 0) return `${key.slice(0, at)}${separator}*`
+      if (at > 0) return `${keyLabel(key.slice(0, at))}${separator}*`
     }
     return UNCLASSIFIED
   }
@@ -152,7 +156,7 @@ export function createKeyGroupScanner(
    * reads a pipeline in 16 KB chunks, so other clients still interleave); else concurrent calls.
    * A key deleted since SCAN, or a refused call, counts as null.
    */
-  async function memoryUsage(keys: string[]): Promise<unknown[]> {
+  async function memoryUsage(keys: Array<string | Buffer>): Promise<unknown[]> {
     if (keys.length === 0) return []
     // Refused by ACL in this pass: send no more (one batch per pass finds out whether it still is).
     if (memoryRefused) return keys.map(() => null)
@@ -199,15 +203,15 @@ export function createKeyGroupScanner(
       let seen = 0
       const inFlight: Promise<void>[] = []
       do {
-        const reply = (await redis.call('SCAN', cursor, 'COUNT', scanCount)) as [
-          string | Buffer,
-          (string | Buffer)[],
-        ]
+        // Keys as raw bytes where the commander can: a key that is not valid UTF-8 is matched on a
+        // lossless decoding and its MEMORY USAGE asked with the very bytes SCAN returned.
+        const reply = (await (redis.callBuffer
+          ? redis.callBuffer('SCAN', cursor, 'COUNT', scanCount)
+          : redis.call('SCAN', cursor, 'COUNT', scanCount))) as [string | Buffer, (string | Buffer)[]]
         cursor = String(reply[0])
-        const sampled: Array<{ key: string; t: Tally }> = []
-        for (const raw of reply[1]) {
-          const key = String(raw)
-          const t = tally(classify(key))
+        const sampled: Array<{ key: string | Buffer; t: Tally }> = []
+        for (const key of reply[1]) {
+          const t = tally(classify(decodeKey(key)))
           t.count++
           if (scanned % stride === 0) sampled.push({ key, t })
           scanned++

@@ -139,6 +139,8 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
   const friendlyStacks = options.redis.showFriendlyErrorStack === true
   // What ioredis' own client.call() passes to a Command; the same for every connection.
   const sendOptions = { replyEncoding: 'utf8' as const, keyPrefix: options.redis.keyPrefix }
+  // ioredis' client.callBuffer(): bulk replies stay Buffers.
+  const bufferSendOptions = { replyEncoding: null, keyPrefix: options.redis.keyPrefix }
 
   let closed = false
   let lastProbe: ProbeResult | undefined
@@ -389,6 +391,20 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
     asking = false,
   ) {
     const opts = friendlyStacks ? { ...sendOptions, errorStack: new Error() } : sendOptions
+    if (coalesce) coalesceWrites(conn)
+    if (asking) sendAsking(conn, startedAt)
+    return sweep.send(conn.client, new Command(command, args, opts), startedAt)
+  }
+
+  /** sendCall() with Buffer replies; a function of its own so call()'s path stays as it was. */
+  function sendBufferCall(
+    conn: PooledConnection,
+    command: string,
+    args: RedisArg[],
+    startedAt: number,
+    asking: boolean,
+  ) {
+    const opts = friendlyStacks ? { ...bufferSendOptions, errorStack: new Error() } : bufferSendOptions
     if (coalesce) coalesceWrites(conn)
     if (asking) sendAsking(conn, startedAt)
     return sweep.send(conn.client, new Command(command, args, opts), startedAt)
@@ -673,6 +689,38 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
         sent = Promise.reject(err)
       }
       return settle(node, conn, command, route, startedAt, sent, args, 0)
+    },
+
+    callBuffer(command: string, ...args: RedisArg[]): Promise<unknown> {
+      const route = routeOf(command)
+      if (route.special) {
+        if (isBlocking(command, args)) {
+          let node: MultiplexPool
+          try {
+            node = topology.route(command, args)
+          } catch (err) {
+            return refuse(err as Error)
+          }
+          return exclusive(node, route.label, (client) => client.callBuffer(command, ...args)).catch(
+            (err) => {
+              throw toPublicError(err, classifyError(err), context(route.label))
+            },
+          )
+        }
+        if (changesConnectionState(command)) {
+          return refuse(new UnsupportedCommandError(command.toLowerCase()))
+        }
+      }
+      if (closed) return Promise.reject(new PoolClosedError(name))
+      let node: MultiplexPool
+      try {
+        node = topology.route(command, args)
+      } catch (err) {
+        return refuse(err as Error)
+      }
+      return shared(node, command, route, (conn, startedAt, asking) =>
+        sendBufferCall(conn, command, args, startedAt, asking),
+      )
     },
 
     pipeline: (commands) => batch('pipeline', commands),

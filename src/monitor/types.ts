@@ -156,6 +156,11 @@ export interface PoolMonitor extends EventSource<PoolMonitorEventMap> {
   /** Runs one command on a pooled connection, timed, classified and guarded by the breaker. */
   call(command: string, ...args: RedisArg[]): Promise<unknown>
   /**
+   * As call(), timed, classified and guarded the same way, with bulk replies as Buffers instead of
+   * UTF-8 strings (ioredis' callBuffer): for binary values and keys that are not valid UTF-8.
+   */
+  callBuffer(command: string, ...args: RedisArg[]): Promise<unknown>
+  /**
    * Sends the commands back to back on one pooled connection and times them as one operation
    * (`command="pipeline"`). Reply errors come back per command in the result.
    */
