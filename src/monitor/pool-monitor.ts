@@ -101,6 +101,7 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
           name,
           refreshIntervalMs: probeIntervalMs || 5_000,
           logger: log,
+          readFromReplicas: options.sentinel?.readFromReplicas === true,
           onFailover: (from, to) => onFailover(formatHostPort(from), formatHostPort(to)),
         })
       : undefined
@@ -552,7 +553,7 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
   function probeConnection(): PooledConnection | 'leased' | undefined {
     let best: PooledConnection | undefined
     let anyLeased = false
-    for (const conn of connections) {
+    for (const conn of topology.probeConnections ?? connections) {
       if (conn.client.status !== 'ready') continue
       if (conn.exclusive) {
         anyLeased = true
@@ -794,6 +795,11 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
       // The rotation test under test/service/ holds this to a real redis-server.
       if (!Object.isFrozen(options.redis)) Object.assign(options.redis, patch)
       for (const client of live) Object.assign(client.options, patch)
+      // The Sentinel watcher's own connections carry the Sentinels' password, not the data nodes'.
+      sentinel?.watcher.setSentinelAuth({
+        password: patch.sentinelPassword ?? undefined,
+        tls: patch.sentinelTLS,
+      })
       for (const secret of [patch.password, patch.username, patch.sentinelPassword])
         if (typeof secret === 'string' && secret !== '' && !secrets.includes(secret)) secrets.push(secret)
     },

@@ -122,9 +122,21 @@ export interface PoolMonitorOptions {
    * connections per master, MOVED/ASK are followed and counted. @default false
    */
   cluster?: boolean | ClusterPoolOptions
+  /** Sentinel tuning (the Sentinels themselves are named in `redis`). */
+  sentinel?: SentinelPoolOptions
   /** Clock in epoch ms; tests pass a fake one. @default Date.now */
   now?: () => number
   events?: PoolMonitorEvents
+}
+
+/** With ioredis' Sentinel options in `redis`. */
+export interface SentinelPoolOptions {
+  /**
+   * Read-only commands go to the replicas the Sentinels see healthy (each replica connection dials
+   * the next one in turn), writes to the master; reads fall back to the master while no replica
+   * connection is ready. @default false
+   */
+  readFromReplicas?: boolean
 }
 
 export interface ClusterPoolOptions {

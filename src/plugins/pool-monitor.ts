@@ -32,6 +32,8 @@ async function poolMonitorPlugin(fastify: FastifyInstance, { config }: PoolMonit
     commandTimeoutMs: config.pool.commandTimeoutMs,
     // Nodes found after a SIGHUP are dialled with the reread credentials.
     cluster: clusterPoolOption(config.redis, () => fastify.secrets.current().redis),
+    // REDIS_READ_FROM_REPLICAS with Sentinels: reads go to the replicas they see healthy.
+    sentinel: { readFromReplicas: config.redis.topology === 'sentinel' && config.redis.readFromReplicas },
   })
   fastify.decorate('poolMonitor', monitor)
   fastify.secrets.onReload((next) => {

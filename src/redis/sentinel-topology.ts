@@ -1,9 +1,10 @@
 import { isIP, createConnection as netConnect } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
+import { hasFlag } from '@ioredis/commands'
 import { AbstractConnector, type Redis, type RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
 import { formatHostPort, type HostPort } from './endpoint.js'
-import { createMultiplexPool, type PooledConnection } from './multiplex-pool.js'
+import { createMultiplexPool, type MultiplexPool, type PooledConnection } from './multiplex-pool.js'
 import {
   createSentinelWatcher,
   type SentinelView,
@@ -53,6 +54,8 @@ export function withoutSentinelOptions(redis: RedisOptions): RedisOptions {
 
 /** How long a connection waits at start for a Sentinel to name the master before it counts as failed. */
 const MASTER_WAIT_MS = 2_000
+/** Pause before asking again when no node could be named (no Sentinel answers, no healthy replica). */
+const RETRY_TARGET_MS = 500
 
 /**
  * An ioredis Connector (the documented `Connector` option) that dials whichever node `target()`
@@ -81,8 +84,19 @@ export function followingConnector(
     // biome-ignore lint/suspicious/noExplicitAny: ioredis' NetStream type is not exported
     override async connect(): Promise<any> {
       this.connecting = true
-      const node = await target(MASTER_WAIT_MS)
-      if (!this.connecting) throw new Error('Connection is closed.')
+      // A connect() that rejects ends an ioredis client for good (no retry): keep asking until a
+      // node is named or the client is closed.
+      let node: HostPort | undefined
+      while (node === undefined) {
+        try {
+          node = await target(MASTER_WAIT_MS)
+        } catch {
+          if (!this.connecting) break
+          await new Promise((r) => setTimeout(r, RETRY_TARGET_MS).unref())
+        }
+        if (!this.connecting) throw new Error('Connection is closed.')
+      }
+      if (node === undefined) throw new Error('Connection is closed.')
       dialled.set(this.options, node)
       const { tls } = this.options
       const stream = tls
@@ -114,6 +128,8 @@ export interface SentinelTopologyOptions {
   name: string
   refreshIntervalMs: number
   logger: Logger
+  /** Read-only commands go to a second pool over the healthy replicas. @default false */
+  readFromReplicas?: boolean
   /** The master moved (after the pool was told to move): the monitor counts it and re-probes. */
   onFailover(from: HostPort, to: HostPort, cause: SwitchCause): void
 }
@@ -172,6 +188,52 @@ export function createSentinelTopology(options: SentinelTopologyOptions): Sentin
     name: options.name,
   })
 
+  // Reads from replicas: a second pool whose connections each dial the next healthy replica the
+  // Sentinels list (round robin), refusing a node that is not a replica; reads go to the master
+  // while none of them is ready.
+  let replicaPool: MultiplexPool | undefined
+  if (options.readFromReplicas) {
+    let turn = 0
+    let lastReplica: string | undefined
+    const ReplicaConnector = followingConnector(
+      async () => {
+        const replicas = await watcher.replicas()
+        const replica = replicas[turn++ % Math.max(replicas.length, 1)]
+        if (replica === undefined) throw new Error('the Sentinels see no healthy replica to read from')
+        const address = formatHostPort(replica)
+        if (address !== lastReplica) logger.info({ replica: address }, 'reads go to a replica')
+        lastReplica = address
+        return replica
+      },
+      'slave',
+      dialled,
+      () => undefined,
+    )
+    const replicaOptions: RedisOptions = {
+      ...withoutSentinelOptions(options.redis),
+      Connector: ReplicaConnector,
+    }
+    replicaPool = createMultiplexPool({
+      clients: Array.from({ length: options.size }, (_, index) =>
+        options.connect(replicaOptions, `replica-${index}`),
+      ),
+      slotsPerConnection: options.slotsPerConnection,
+      acquireTimeoutMs: options.acquireTimeoutMs,
+      name: `${options.name}-replicas`,
+    })
+  }
+  const replicaReady = () => replicaPool?.connections.some((c) => c.client.status === 'ready') === true
+  const readOnly = new Map<string, boolean>()
+  const isReadOnly = (command: string) => {
+    let known = readOnly.get(command)
+    if (known === undefined) {
+      const name = command.toLowerCase()
+      known = hasFlag(name, 'readonly')
+      if (readOnly.size < 1024) readOnly.set(command, known)
+    }
+    return known
+  }
+
   const onNode = (client: Redis, node: HostPort) => {
     const at = dialled.get(client.options)
     return at !== undefined && at.host === node.host && at.port === node.port
@@ -206,8 +268,9 @@ export function createSentinelTopology(options: SentinelTopologyOptions): Sentin
     watcher,
     followingOptions,
     sentinelView: () => watcher.view(),
-    connections: pool.connections,
-    route: () => pool,
+    connections: replicaPool ? [...pool.connections, ...replicaPool.connections] : pool.connections,
+    probeConnections: pool.connections,
+    route: (command) => (replicaPool && replicaReady() && isReadOnly(command) ? replicaPool : pool),
     routeBatch: () => pool,
     routeLease: () => pool,
     onReplyError(err: unknown, conn?: PooledConnection) {
@@ -222,7 +285,19 @@ export function createSentinelTopology(options: SentinelTopologyOptions): Sentin
       }
       return undefined
     },
-    stats: () => pool.stats(),
+    stats() {
+      const main = pool.stats()
+      if (!replicaPool) return main
+      const replicas = replicaPool.stats()
+      return {
+        max: main.max + replicas.max,
+        active: main.active + replicas.active,
+        idle: main.idle + replicas.idle,
+        pending: main.pending + replicas.pending,
+        inFlight: main.inFlight + replicas.inFlight,
+        busySeconds: main.busySeconds + replicas.busySeconds,
+      }
+    },
     unavailable() {
       if (watcher.master() === undefined)
         return `no Sentinel names the master ${sentinelOptions.name ?? 'mymaster'}`
@@ -230,6 +305,7 @@ export function createSentinelTopology(options: SentinelTopologyOptions): Sentin
     },
     close() {
       pool.close()
+      replicaPool?.close()
       void watcher.close()
     },
   }

@@ -61,6 +61,8 @@ export interface SentinelWatcher {
   knownReplicas(): Promise<HostPort[]>
   /** Every Sentinel (`SENTINEL SENTINELS` adds the ones the configured ones know). */
   sentinelNodes(): Promise<HostPort[]>
+  /** New credentials for the Sentinel connections (a rotated Secret, SIGHUP): used at their next (re)connect. */
+  setSentinelAuth(auth: Pick<RedisOptions, 'password' | 'tls'>): void
   close(): Promise<void>
 }
 
@@ -329,6 +331,13 @@ export function createSentinelWatcher(options: SentinelWatcherOptions): Sentinel
         // The configured Sentinels are still the list.
       }
       return [...known.values()]
+    },
+    setSentinelAuth(auth) {
+      const patch = Object.fromEntries(Object.entries(auth).filter(([, v]) => v !== undefined))
+      for (const { commands, events } of nodes) {
+        Object.assign(commands.options, patch)
+        Object.assign(events.options, patch)
+      }
     },
     async close() {
       closed = true

@@ -28,6 +28,8 @@ export interface Redirect {
 export interface PoolTopology {
   /** Every pooled connection of every node; live (a cluster adds and drops nodes). */
   readonly connections: readonly PooledConnection[]
+  /** The connections the PING probe may use (the master's, with read replicas); default all. */
+  readonly probeConnections?: readonly PooledConnection[]
   /** The pool of the node serving `command`'s keys. Throws CrossSlotError for keys of different slots. */
   route(command: string, args: readonly RedisArg[]): MultiplexPool
   /** The same for a pipeline or transaction: every key of every command in one slot. */

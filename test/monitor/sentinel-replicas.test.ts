@@ -1,0 +1,67 @@
+import { Registry } from 'prom-client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createPoolMonitor } from '../../src/monitor/pool-monitor.js'
+import type { PoolMonitor } from '../../src/monitor/types.js'
+import type { RedisServer } from '../helpers/redis-server.js'
+import { type SentinelSet, startSentinelSet } from '../helpers/sentinel.js'
+import { waitFor } from '../helpers/wait-for.js'
+import { captureLogger } from './support.js'
+
+/** How many times a node has run `command` so far (INFO commandstats). */
+const calls = async (node: RedisServer, command: string) =>
+  Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(await node.cli('INFO', 'commandstats'))?.[1] ?? 0)
+
+describe('REDIS_READ_FROM_REPLICAS with Sentinels', () => {
+  let set: SentinelSet
+  let monitor: PoolMonitor
+  const registry = new Registry()
+  const { logger, lines } = captureLogger('info')
+
+  beforeAll(async () => {
+    set = await startSentinelSet({ replicas: 1 })
+    monitor = createPoolMonitor({
+      name: 'reads',
+      size: 2,
+      redis: { sentinels: set.sentinelAddresses.map((s) => ({ ...s })), name: set.masterName },
+      sentinel: { readFromReplicas: true },
+      registry,
+      logger,
+    })
+    await waitFor(() => monitor.health().ready, { what: 'the pool to be ready' })
+  }, 60_000)
+  afterAll(async () => {
+    await monitor?.close()
+    await set?.stop()
+  })
+
+  it('sends reads to the replica and writes to the master, and logs the replica it reads from', async () => {
+    const [master, replica] = [set.nodes[0]!, set.nodes[1]!]
+    await monitor.call('SET', 'replicated', 'v')
+    await waitFor(async () => (await replica.cli('GET', 'replicated')).trim() === 'v', {
+      what: 'replication',
+    })
+    await waitFor(() => lines.some((l) => l.includes('reads go to a replica')), {
+      what: 'a replica connection',
+    })
+    const before = { masterGets: await calls(master, 'get'), replicaGets: await calls(replica, 'get') }
+    const masterSets = await calls(master, 'set')
+    for (let i = 0; i < 20; i++) expect(await monitor.call('GET', 'replicated')).toBe('v')
+    await monitor.call('SET', 'replicated', 'w')
+    expect((await calls(replica, 'get')) - before.replicaGets).toBe(20)
+    expect((await calls(master, 'get')) - before.masterGets).toBe(0)
+    expect((await calls(master, 'set')) - masterSets).toBe(1)
+    const line = lines.find((l) => l.includes('reads go to a replica'))
+    expect(JSON.parse(line!).replica).toBe(`127.0.0.1:${replica.port}`)
+  })
+
+  it('keeps the latency histogram under its name and labels, and probes the master only', async () => {
+    const text = await registry.metrics()
+    expect(text).toMatch(
+      /^redis_operation_duration_seconds_count\{pool="reads",command="get",status="ok"\} [1-9]/m,
+    )
+    const pings = await calls(set.nodes[1]!, 'ping')
+    await monitor.probe()
+    await monitor.probe()
+    expect(await calls(set.nodes[1]!, 'ping')).toBe(pings)
+  })
+})
