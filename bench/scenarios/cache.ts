@@ -16,7 +16,6 @@
 //   remote    the same getOrSet without it (one Redis round trip each)
 // near_hit_ratio = near ops/s / remote ops/s (expected 10x or more), and the fallback's throughput
 // with Redis killed (breaker open: get and set answered from memory).
-import { performance } from 'node:perf_hooks'
 import { Redis } from 'ioredis'
 import pino from 'pino'
 import { Registry } from 'prom-client'
@@ -25,6 +24,7 @@ import type { Cache } from '../../src/cache/cache.js'
 import type * as PoolMonitorModule from '../../src/monitor/pool-monitor.js'
 import type { PoolMonitor } from '../../src/monitor/types.js'
 import { startRedis } from '../../test/helpers/redis-server.js'
+import { drive, type Op } from '../lib/drive.js'
 import { mergeResults } from '../lib/results.js'
 import { percentile, round } from '../lib/stats.js'
 
@@ -46,32 +46,6 @@ const KEYS = 1_000
 const NAMESPACE = 'file:meta'
 /** A typical small cached object: about 100 bytes of JSON. */
 const value = (i: number) => ({ id: i, name: `report-${i}.pdf`, size: 1_024 + i, owner: 'kim', tags: ['q3'] })
-
-type Op = (i: number) => Promise<unknown>
-interface Run {
-  ops: number
-  ms: number
-  latenciesMs: number[]
-}
-
-/** `concurrency` callers issue operations back to back for `ms`; every latency is kept. */
-async function drive(op: Op, concurrency: number, ms: number): Promise<Run> {
-  const latenciesMs: number[] = []
-  let counter = 0
-  const started = performance.now()
-  const deadline = started + ms
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        const i = counter++
-        const t = performance.now()
-        await op(i)
-        latenciesMs.push(performance.now() - t)
-      }
-    }),
-  )
-  return { ops: latenciesMs.length, ms: performance.now() - started, latenciesMs }
-}
 
 const redis = await startRedis()
 const connection = { host: redis.host, port: redis.port }

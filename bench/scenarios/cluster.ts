@@ -5,12 +5,12 @@
 //            (POOL_SIZE 10 each), timing, error counting, breaker, probe, redirection counting
 // Rounds are interleaved (variant order alternates each round) so machine noise hits both alike.
 // Writes cluster_pool_ratio {c1, c16, c256} = monitor ops/s / raw ops/s and the p99 each adds.
-import { performance } from 'node:perf_hooks'
 import { Cluster } from 'ioredis'
 import pino from 'pino'
 import { Registry } from 'prom-client'
 import { createPoolMonitor } from '../../src/monitor/pool-monitor.js'
 import { startCluster } from '../../test/helpers/cluster.js'
+import { drive, type Op, type Run } from '../lib/drive.js'
 import { mergeResults } from '../lib/results.js'
 import { percentile, round } from '../lib/stats.js'
 
@@ -21,7 +21,6 @@ const RUN_MS = Number(process.env['BENCH_RUN_MS'] ?? 2_000)
 const VALUE = 'x'.repeat(100)
 const KEYS = 10_000
 
-type Op = (i: number) => Promise<unknown>
 interface Variant {
   name: 'raw' | 'monitor'
   op: Op
@@ -59,31 +58,6 @@ async function monitorVariant(): Promise<Variant> {
     op: (i) => (i & 1 ? monitor.call('get', `k${i % KEYS}`) : monitor.call('set', `k${i % KEYS}`, VALUE)),
     close: () => monitor.close(),
   }
-}
-
-interface Run {
-  ops: number
-  ms: number
-  latenciesMs: number[]
-}
-
-/** `concurrency` callers issue operations back to back for `ms`; every latency is kept. */
-async function drive(op: Op, concurrency: number, ms: number): Promise<Run> {
-  const latenciesMs: number[] = []
-  let counter = 0
-  const started = performance.now()
-  const deadline = started + ms
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        const i = counter++
-        const t = performance.now()
-        await op(i)
-        latenciesMs.push(performance.now() - t)
-      }
-    }),
-  )
-  return { ops: latenciesMs.length, ms: performance.now() - started, latenciesMs }
 }
 
 const variants = [await rawVariant(), await monitorVariant()]

@@ -8,13 +8,13 @@
 // Rounds are interleaved (variant order rotates each round) so machine noise hits all three alike.
 // Writes overhead_ratio {c1, c16, c256} = monitor ops/s / raw ops/s, and the p99 each adds;
 // uncoalesced_overhead_ratio is the same for monitor_uncoalesced.
-import { performance } from 'node:perf_hooks'
 import genericPool from 'generic-pool'
 import { Redis } from 'ioredis'
 import pino from 'pino'
 import { Registry } from 'prom-client'
 import { createPoolMonitor } from '../../src/monitor/pool-monitor.js'
 import { startRedis } from '../../test/helpers/redis-server.js'
+import { drive, type Op, type Run } from '../lib/drive.js'
 import { mergeResults } from '../lib/results.js'
 import { percentile, round } from '../lib/stats.js'
 
@@ -25,7 +25,6 @@ const RUN_MS = Number(process.env['BENCH_RUN_MS'] ?? 2_000)
 const VALUE = 'x'.repeat(100)
 const KEYS = 1_000
 
-type Op = (i: number) => Promise<unknown>
 interface Variant {
   name: 'raw' | 'monitor' | 'monitor_uncoalesced' | 'lease'
   op: Op
@@ -98,31 +97,6 @@ async function leaseVariant(): Promise<Variant> {
       await pool.clear()
     },
   }
-}
-
-interface Run {
-  ops: number
-  ms: number
-  latenciesMs: number[]
-}
-
-/** `concurrency` callers issue operations back to back for RUN_MS; every latency is kept. */
-async function drive(op: Op, concurrency: number, ms: number): Promise<Run> {
-  const latenciesMs: number[] = []
-  let counter = 0
-  const started = performance.now()
-  const deadline = started + ms
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        const i = counter++
-        const t = performance.now()
-        await op(i)
-        latenciesMs.push(performance.now() - t)
-      }
-    }),
-  )
-  return { ops: latenciesMs.length, ms: performance.now() - started, latenciesMs }
 }
 
 const variants = [

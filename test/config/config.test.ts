@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ENV_VARS, flagName, parseConfig, VARIABLES } from '../../src/config/config.js'
 import { envWithFlags } from '../../src/config/flags.js'
+import { configError, expectRefused } from './support.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'rpm-config-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -12,16 +13,6 @@ function file(name: string, content: string): string {
   const path = join(dir, name)
   writeFileSync(path, content)
   return path
-}
-
-function configError(env: Record<string, string>): string {
-  try {
-    parseConfig(env)
-  } catch (err) {
-    expect((err as { code?: string }).code).toBe('RPM_CONFIG')
-    return (err as Error).message
-  }
-  throw new Error('expected parseConfig to throw')
 }
 
 describe('parseConfig', () => {
@@ -118,10 +109,7 @@ describe('parseConfig', () => {
       'no higher',
     ],
   ])('rejects %j naming %s', (env, name, expects) => {
-    const message = configError(env)
-    expect(message).toContain(name)
-    expect(message).toContain(expects)
-    expect(message).not.toContain('\n')
+    expectRefused(env, name, expects)
   })
 
   it('rejects an empty password file', () => {

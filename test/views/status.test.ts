@@ -45,17 +45,9 @@ function fakeTty(columns = 100): NodeJS.WriteStream & { text(): string } {
 
 // The probe's round trip on a loaded 2-core machine can pass the 50 ms latency warning; these tests
 // are about other verdicts, so latency only counts when Redis takes seconds to answer.
+const RELAXED_LATENCY = ['--status-latency-warning-ms', '2000', '--status-latency-critical-ms', '2500']
 const status = (...args: string[]) =>
-  runView([
-    'status',
-    '--redis-url',
-    redis.url,
-    '--status-latency-warning-ms',
-    '2000',
-    '--status-latency-critical-ms',
-    '2500',
-    ...args,
-  ])
+  runView(['status', '--redis-url', redis.url, ...RELAXED_LATENCY, ...args])
 
 describe('redis-pool-monitor status against a healthy Redis', () => {
   it('prints version, uptime, clients, memory, hit rate, ops/s, keys, latency and OK, and exits 0', async () => {
@@ -260,10 +252,7 @@ describe('redis-pool-monitor status exit codes', () => {
         '--redis-url',
         redis.url,
         // As in status(): the verdict under test is OK, not the loaded machine's probe latency.
-        '--status-latency-warning-ms',
-        '2000',
-        '--status-latency-critical-ms',
-        '2500',
+        ...RELAXED_LATENCY,
       ],
       { cwd: ROOT, env: baseEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
     )
