@@ -15,6 +15,7 @@ import {
 } from '../redis/endpoint.js'
 import { patternProblem } from '../targets/allow-list.js'
 import { NO_PASSWORDS, parseTargetPasswords, type TargetPasswords } from '../targets/passwords.js'
+import { withoutPassword } from '../targets/target.js'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const
@@ -482,10 +483,13 @@ export interface ParseConfigOptions {
 
 function describe(name: EnvVar, raw: string | undefined, error?: z.ZodError): string {
   const v: Variable<unknown> = VARIABLES[name]
+  // A user:password@ pasted into a variable that is not marked secret (REDIS_SENTINELS,
+  // SCRAPE_TARGETS) is masked before the 60-character cut, which could otherwise drop the '@'.
+  const shown = raw === undefined ? '' : withoutPassword(raw)
   const got =
     v.secret || raw === undefined
       ? ''
-      : ` (got ${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw)})`
+      : ` (got ${JSON.stringify(shown.length > 60 ? `${shown.slice(0, 60)}…` : shown)})`
   // Only issues a schema marks as a detail (written for the user, never quoting a secret) are added.
   const details = (error?.issues ?? [])
     .filter((issue) => issue.code === 'custom' && (issue as { params?: { detail?: boolean } }).params?.detail)

@@ -1,3 +1,5 @@
+import { withoutPassword } from './target.js'
+
 /** Something that knows nodes the service found itself (Sentinel, Cluster): `host:port` strings. */
 export type DiscoveredTargets = () => Iterable<string>
 
@@ -36,8 +38,9 @@ export function patternToRegExp(pattern: string): RegExp {
  * match a `host:port`, and silently allowing nothing is worse than refusing it at start.
  */
 export function patternProblem(pattern: string): string | undefined {
+  // Quoted without a password: a redis://user:password@host URL pasted here is a likely mistake.
   if (!/^(\[[0-9a-fA-F:.*]+\]|[\w.*-]+)(:[\d*]+)?$/.test(pattern))
-    return `${JSON.stringify(pattern)} is not a host:port pattern`
+    return `${JSON.stringify(withoutPassword(pattern))} is not a host:port pattern`
   if (!/:[\d*]+$/.test(pattern) && !pattern.endsWith('*'))
     return `${JSON.stringify(pattern)} has no port (write ${pattern}:6379 or ${pattern}:*)`
   return undefined

@@ -1,4 +1,4 @@
-import { isProblem, parseTarget, type ScrapeTarget } from './target.js'
+import { isProblem, parseTarget, type ScrapeTarget, withoutPassword } from './target.js'
 
 /** Per-target passwords from REDIS_TARGET_PASSWORDS_FILE; holds secrets, never log it. */
 export interface TargetPasswords {
@@ -27,11 +27,11 @@ export function parseTargetPasswords(text: string): TargetPasswords | { problem:
   const map = new Map<string, string>()
   for (const [key, password] of Object.entries(json)) {
     if (typeof password !== 'string')
-      return { problem: `the value for ${JSON.stringify(key)} is not a string` }
-    // A key carrying a password would be refused by parseTarget; say which key, not its content.
+      return { problem: `the value for ${JSON.stringify(withoutPassword(key))} is not a string` }
+    // A key carrying a password would be refused by parseTarget; say which key, not its password.
     const target = parseTarget(key)
     if (isProblem(target)) {
-      const safe = key.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@')
+      const safe = withoutPassword(key)
       return { problem: `the key ${JSON.stringify(safe)} is not a target URL (${target.problem})` }
     }
     map.set(target.passwordKey, password)

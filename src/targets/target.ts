@@ -68,4 +68,20 @@ export function parseTarget(raw: string): ScrapeTarget | TargetProblem {
   return { scheme, node, username, db, hostPort, passwordKey, id: `${passwordKey}/${db}` }
 }
 
+/**
+ * `text` with the password part of its user info (between the first `:` after the scheme and the
+ * last `@`) replaced by `***`, for quoting a target, a password-file key or an allow-list pattern
+ * in an error line. Works on text that is not a valid URL too (no scheme, a raw `/` or `@` in the
+ * password): those are exactly the values that get quoted for being malformed.
+ */
+export function withoutPassword(text: string): string {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0] ?? ''
+  const at = text.lastIndexOf('@')
+  if (at < scheme.length) return text
+  const userInfo = text.slice(scheme.length, at)
+  const colon = userInfo.indexOf(':')
+  if (colon === -1) return text
+  return `${scheme}${userInfo.slice(0, colon)}:***${text.slice(at)}`
+}
+
 export const isProblem = (value: ScrapeTarget | TargetProblem): value is TargetProblem => 'problem' in value

@@ -8,6 +8,9 @@ const SECRET = 'pa55-w0rd-never-printed'
 const dir = mkdtempSync(join(tmpdir(), 'rpm-bad-config-'))
 const emptyFile = join(dir, 'empty')
 writeFileSync(emptyFile, '')
+// A key that is not a URL (no scheme, a raw '/' in the password): quoted in the error, masked.
+const badKeyFile = join(dir, 'bad-key.json')
+writeFileSync(badKeyFile, JSON.stringify({ [`user:${SECRET}/x@10.0.0.1:6379`]: 'x' }))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 // Each row: the environment or argv, the variable (or flag) the one stderr line must name.
@@ -39,6 +42,26 @@ const cases: Array<{ what: string; env?: Record<string, string>; args?: string[]
   { what: 'one bad glob among good ones', env: { KEY_GROUPS: 'ok:*,[9-0]' }, names: 'KEY_GROUPS' },
   { what: 'health port equal to the port', env: { PORT: '9500', HEALTH_PORT: '9500' }, names: 'HEALTH_PORT' },
   { what: 'non-numeric MAX_CONNECTIONS', env: { MAX_CONNECTIONS: 'lots' }, names: 'MAX_CONNECTIONS' },
+  {
+    what: 'a URL with a password in SCRAPE_TARGETS',
+    env: { SCRAPE_TARGETS: `10.0.0.2:6379,redis://:${SECRET}@10.0.0.1:6379` },
+    names: 'SCRAPE_TARGETS',
+  },
+  {
+    what: 'user:password@ in REDIS_SENTINELS',
+    env: { REDIS_SENTINELS: `sentinel:${SECRET}@10.0.0.1:26379` },
+    names: 'REDIS_SENTINELS',
+  },
+  {
+    what: 'a password longer than the quoted 60 characters in REDIS_SENTINELS',
+    env: { REDIS_SENTINELS: `10.0.0.1:26379,redis://:${SECRET.repeat(4)}@10.0.0.2:26379` },
+    names: 'REDIS_SENTINELS',
+  },
+  {
+    what: 'a password-file key that is not a URL, its password unmasked by URL rules',
+    env: { REDIS_TARGET_PASSWORDS_FILE: badKeyFile },
+    names: 'REDIS_TARGET_PASSWORDS_FILE',
+  },
   { what: 'unknown command (mode)', args: ['explode'], names: 'explode' },
   {
     what: 'unknown flag with a secret in its value',

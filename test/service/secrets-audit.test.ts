@@ -27,6 +27,7 @@ const SENTINEL_DATA_PASSWORD = 'audit-sentinel-data-pw-M6k2'
 const SENTINEL_PASSWORD = 'audit-sentinel-pw-H4c6'
 const SENTINEL_WRONG_PASSWORD = 'audit-sentinel-wrong-pw-B2n5'
 const CLUSTER_PASSWORD = 'audit-cluster-pw-T3g7'
+const KEY_PASSWORD = 'audit-key-pw-N4s1' // inside a malformed key of the passwords file
 
 const PASSWORDS = [
   URL_PASSWORD,
@@ -41,6 +42,7 @@ const PASSWORDS = [
   SENTINEL_PASSWORD,
   SENTINEL_WRONG_PASSWORD,
   CLUSTER_PASSWORD,
+  KEY_PASSWORD,
 ]
 
 const dir = mkdtempSync(join(tmpdir(), 'rpm-secrets-audit-'))
@@ -254,6 +256,29 @@ describe('standalone over mutual TLS, every secret input set', () => {
     await waitFor(async () => sample((await standalone.get('/metrics', auth)).body, 'redis_up') === 1, {
       what: 'redis_up 1 after SIGHUP',
     })
+  })
+
+  it('SIGHUP with a passwords-file key carrying a password: refused in one line, the key masked', async () => {
+    // Keys that are not URLs: no scheme, a raw '/' in the password. URL rules cannot find the password.
+    for (const key of [`:${KEY_PASSWORD}@127.0.0.1:1`, `user:${KEY_PASSWORD}/x@127.0.0.1:1`]) {
+      file('targets.json', JSON.stringify({ [key]: TARGET_PASSWORD }))
+      const before = standalone.stdout().length
+      standalone.child.kill('SIGHUP')
+      const line = await waitFor(
+        () =>
+          standalone
+            .stdout()
+            .slice(before)
+            .split('\n')
+            .find((l) => l.includes('SIGHUP: kept the running secrets')),
+        { what: 'the refusal line' },
+      )
+      expect(JSON.parse(line).msg).toMatch(
+        /REDIS_TARGET_PASSWORDS_FILE expects .* the key ".*:\*\*\*@127\.0\.0\.1:1"/,
+      )
+    }
+    file('targets.json', targetPasswords())
+    expect(sample((await scrape(standalone, `127.0.0.1:${target.port}`)).body, 'redis_up')).toBe(1)
   })
 
   it('Redis frozen (SIGSTOP): /metrics answers within its budget, live stays 200', async () => {
