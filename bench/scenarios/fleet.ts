@@ -6,7 +6,9 @@
 //   Prometheus spreads them, each scrape on its own (a slow one never holds the next), with
 //   X-Prometheus-Scrape-Timeout-Seconds equal to the interval and that timeout on the client.
 // - Phases of BENCH_FLEET_SECONDS (default 20) each, alternating ours / theirs twice; then one phase
-//   each with server 0 frozen (SIGSTOP). p50/p99 over every scrape of the 199 other targets.
+//   pairs of adjacent 10 s phases with server 0 running and frozen (SIGSTOP), order alternating:
+//   the others' p99 in each half and the median frozen / running ratio. p50/p99 over every scrape
+//   of the 199 other targets.
 // - RSS: median of one reading a second of each process during its own phases.
 // Published figures: bench/results/fleet.json (BENCH_RESULTS_FILE=bench/results/fleet.json npm run bench -- fleet).
 import { freePort, type RedisServer, startRedis } from '../../test/helpers/redis-server.js'
@@ -19,6 +21,8 @@ const SERVERS = Number(process.env['BENCH_FLEET_SERVERS'] ?? 28)
 const TARGETS = 200
 const INTERVAL_S = Number(process.env['BENCH_FLEET_INTERVAL_S'] ?? 5)
 const PHASE_S = Number(process.env['BENCH_FLEET_SECONDS'] ?? 20)
+const FROZEN_PHASE_S = Number(process.env['BENCH_FLEET_FROZEN_SECONDS'] ?? 10)
+const PAIRS = Number(process.env['BENCH_FLEET_PAIRS'] ?? 3)
 
 interface Sample {
   target: number
@@ -30,6 +34,7 @@ interface Sample {
 async function phase(
   scrapeUrl: (i: number) => string,
   pid: number,
+  seconds = PHASE_S,
 ): Promise<{ samples: Sample[]; rss: number[] }> {
   const samples: Sample[] = []
   const rss: number[] = []
@@ -38,7 +43,7 @@ async function phase(
   const rssTimer = setInterval(() => rss.push(rssMb(pid)), 1000)
   const slot = (INTERVAL_S * 1000) / TARGETS
   let n = 0
-  while (performance.now() - started < PHASE_S * 1000) {
+  while (performance.now() - started < seconds * 1000) {
     const target = n % TARGETS
     const due = started + n * slot
     const wait = due - performance.now()
@@ -134,10 +139,25 @@ async function main() {
     )
   }
 
-  servers[0]!.pause()
-  const frozenOurs = await phase(ourUrl, ours.child.pid!)
-  const frozenTheirs = await phase(theirUrl, theirs.child.pid!)
-  servers[0]!.resume()
+  // The frozen target's effect: for each side, PAIRS pairs of adjacent phases with server 0 running
+  // and frozen (the order alternates), so both halves of a pair see the same machine load; the
+  // others' p99 of each half, and the median over pairs of frozen / running.
+  const pairs = async (url: (i: number) => string, pid: number) => {
+    const out: Array<{ running: Sample[]; frozen: Sample[] }> = []
+    for (let k = 0; k < PAIRS; k++) {
+      const order = k % 2 === 0 ? ['running', 'frozen'] : ['frozen', 'running']
+      const pair = { running: [] as Sample[], frozen: [] as Sample[] }
+      for (const state of order) {
+        if (state === 'frozen') servers[0]!.pause()
+        pair[state as 'running' | 'frozen'] = (await phase(url, pid, FROZEN_PHASE_S)).samples
+        if (state === 'frozen') servers[0]!.resume()
+      }
+      out.push(pair)
+    }
+    return out
+  }
+  const frozenOursPairs = await pairs(ourUrl, ours.child.pid!)
+  const frozenTheirsPairs = await pairs(theirUrl, theirs.child.pid!)
   const frozenTarget = (samples: Sample[]) => {
     const own = samples.filter((s) => s.target === 0)
     return {
@@ -146,11 +166,26 @@ async function main() {
       p50_ms: ms(median(own.map((s) => s.seconds))),
     }
   }
+  const effect = (list: Array<{ running: Sample[]; frozen: Sample[] }>) => {
+    const perPair = list.map(({ running, frozen }) => ({
+      running: summary(running),
+      frozen: summary(frozen),
+    }))
+    return {
+      pairs: perPair.map((p) => ({
+        running_p99_ms: p.running.p99_ms,
+        frozen_p99_ms: p.frozen.p99_ms,
+        failed_others: p.frozen.failed,
+      })),
+      median_p99_ratio_frozen_vs_running: round(
+        median(perPair.map((p) => p.frozen.p99_ms / p.running.p99_ms)),
+      ),
+      frozen_target: frozenTarget(list.flatMap((p) => p.frozen)),
+    }
+  }
 
   const o = summary(runs.ours)
   const t = summary(runs.theirs)
-  const of = summary(frozenOurs.samples)
-  const tf = summary(frozenTheirs.samples)
   const figures = {
     fleet_targets: TARGETS,
     fleet_redis_servers: SERVERS,
@@ -159,14 +194,8 @@ async function main() {
     fleet_scrape_p50_ratio_vs_redis_exporter: round(o.p50_ms / t.p50_ms),
     fleet_scrape_ms: { ours: o, redis_exporter: t },
     fleet_rss_mb: { ours: round(median(runs.oursRss), 1), redis_exporter: round(median(runs.theirsRss), 1) },
-    fleet_frozen_target: {
-      others_ours: of,
-      others_redis_exporter: tf,
-      others_p99_ratio_frozen_vs_not_ours: round(of.p99_ms / o.p99_ms),
-      others_p99_ratio_frozen_vs_not_redis_exporter: round(tf.p99_ms / t.p99_ms),
-      frozen_target_ours: frozenTarget(frozenOurs.samples),
-      frozen_target_redis_exporter: frozenTarget(frozenTheirs.samples),
-    },
+    fleet_frozen_target_phase_seconds: FROZEN_PHASE_S,
+    fleet_frozen_target: { ours: effect(frozenOursPairs), redis_exporter: effect(frozenTheirsPairs) },
     fleet_service_node: serviceNodeVersion(),
   }
   process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`)
