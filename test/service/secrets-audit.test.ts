@@ -302,6 +302,27 @@ describe('Sentinel, its password wrong and then rotated', () => {
     expect((await sentinel.get('/metrics', auth)).status).toBe(200)
     expect(sentinel.child.exitCode).toBeNull()
   })
+  it('SIGHUP with the right REDIS_SENTINEL_PASSWORD_FILE: ready, nodes discovered and scrapable', async () => {
+    file('sentinel-password', SENTINEL_PASSWORD)
+    sentinel.child.kill('SIGHUP')
+    await waitFor(async () => (await ready(sentinel)) === 200, {
+      timeoutMs: 20_000,
+      what: 'ready after SIGHUP',
+    })
+    const nodes = await waitFor(
+      async () => {
+        const res = await sentinel.get('/discover-nodes', auth)
+        const list = res.status === 200 ? (JSON.parse(res.body) as { targets: string[] }[]) : []
+        return list.length >= 5 ? list : undefined
+      },
+      { what: 'master, replica and three Sentinels discovered' },
+    )
+    // A discovered node is allowed; without a per-target password it is down, not an error.
+    const res = await scrape(sentinel, nodes[0]!.targets[0]!)
+    expect(res.status).toBe(200)
+    expect(sample(res.body, 'redis_up')).toBe(0)
+    await hitEveryRoute(sentinel)
+  })
 })
 
 describe('Redis Cluster', () => {
