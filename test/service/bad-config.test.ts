@@ -11,6 +11,11 @@ writeFileSync(emptyFile, '')
 // A key that is not a URL (no scheme, a raw '/' in the password): quoted in the error, masked.
 const badKeyFile = join(dir, 'bad-key.json')
 writeFileSync(badKeyFile, JSON.stringify({ [`user:${SECRET}/x@10.0.0.1:6379`]: 'x' }))
+// PEM files that do not parse; the key file's content is a secret and must never be quoted.
+const notACert = join(dir, 'not-a-cert.pem')
+writeFileSync(notACert, '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n')
+const notAKey = join(dir, 'not-a-key.pem')
+writeFileSync(notAKey, `-----BEGIN PRIVATE KEY-----\n${SECRET}\n-----END PRIVATE KEY-----\n`)
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 // Each row: the environment or argv, the variable (or flag) the one stderr line must name.
@@ -61,6 +66,21 @@ const cases: Array<{ what: string; env?: Record<string, string>; args?: string[]
     what: 'a password-file key that is not a URL, its password unmasked by URL rules',
     env: { REDIS_TARGET_PASSWORDS_FILE: badKeyFile },
     names: 'REDIS_TARGET_PASSWORDS_FILE',
+  },
+  {
+    what: 'an unreadable REDIS_TLS_CA_FILE',
+    env: { REDIS_URL: 'rediss://10.0.0.1:6380', REDIS_TLS_CA_FILE: join(dir, 'missing-ca.pem') },
+    names: 'REDIS_TLS_CA_FILE',
+  },
+  {
+    what: 'a REDIS_TLS_CERT_FILE that holds no valid certificate',
+    env: { REDIS_URL: 'rediss://10.0.0.1:6380', REDIS_TLS_CERT_FILE: notACert, REDIS_TLS_KEY_FILE: notAKey },
+    names: 'REDIS_TLS_CERT_FILE',
+  },
+  {
+    what: 'a REDIS_TLS_KEY_FILE that holds no valid key, its content never quoted',
+    env: { REDIS_URL: 'rediss://10.0.0.1:6380', REDIS_TLS_KEY_FILE: notAKey, REDIS_TLS_CERT_FILE: notACert },
+    names: 'REDIS_TLS_KEY_FILE',
   },
   { what: 'unknown command (mode)', args: ['explode'], names: 'explode' },
   {
