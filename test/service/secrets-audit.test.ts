@@ -345,6 +345,24 @@ describe('Redis Cluster', () => {
     await hitEveryRoute(clustered)
     expect(await live(clustered)).toBe(200)
   })
+
+  it('every node refusing the password (WRONGPASS): live 200, not ready, every route answers', async () => {
+    const alive = cluster.nodes.filter((n) => n !== cluster.masters[2])
+    for (const node of alive) await rotate(node, CLUSTER_PASSWORD, ROTATED_PASSWORD)
+    const reason = await waitFor(
+      async () => {
+        const res = await clustered.get('/health/ready')
+        return res.status === 503 && /WRONGPASS|NOAUTH|invalid username-password/i.test(res.body)
+          ? res.body
+          : undefined
+      },
+      { what: 'not ready with the refused password' },
+    )
+    expect(reason).not.toContain(CLUSTER_PASSWORD)
+    await hitEveryRoute(clustered)
+    expect(sample((await scrape(clustered, `127.0.0.1:${alive[0]!.port}`)).body, 'redis_up')).toBe(0)
+    expect(await live(clustered)).toBe(200)
+  })
 })
 
 describe('the secrets', () => {
