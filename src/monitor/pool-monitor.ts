@@ -9,7 +9,7 @@ import {
   UnsupportedCommandError,
 } from '../errors.js'
 import { createClusterTopology } from '../redis/cluster-topology.js'
-import { createConnection, MAXCLIENTS_EVENT } from '../redis/connection.js'
+import { createConnection, MAX_REPLY_BYTES, MAXCLIENTS_EVENT } from '../redis/connection.js'
 import { formatHostPort } from '../redis/endpoint.js'
 import { coalesceWrites, type MultiplexPool, type PooledConnection } from '../redis/multiplex-pool.js'
 import {
@@ -72,6 +72,11 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
   assert(Number.isInteger(size) && size >= 1, 'size must be an integer >= 1')
   assert(probeIntervalMs >= 0, 'probeIntervalMs must be >= 0 (0 disables the probe)')
   assert(commandTimeoutMs > 0, 'commandTimeoutMs must be > 0')
+  const maxReplyBytes = options.maxReplyBytes ?? MAX_REPLY_BYTES
+  assert(
+    Number.isSafeInteger(maxReplyBytes) && maxReplyBytes >= 0,
+    'maxReplyBytes must be an integer >= 0 (0: no cap)',
+  )
 
   const families = poolFamilies(options.registry)
   assert(
@@ -95,7 +100,8 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
       ? createSentinelTopology({
           redis: options.redis,
           size,
-          connect: (redis, index) => watch(createConnection({ redis, pool: name, index }), index),
+          connect: (redis, index) =>
+            watch(createConnection({ redis, pool: name, index, maxReplyBytes }), index),
           slotsPerConnection,
           acquireTimeoutMs,
           name,
@@ -109,7 +115,8 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
     ? createClusterTopology({
         seed: { host: options.redis.host ?? '127.0.0.1', port: options.redis.port ?? 6379 },
         nodeOptions: cluster.nodeOptions ?? ((node) => ({ ...options.redis, ...node })),
-        connect: (redis, label) => watch(createConnection({ redis, pool: name, index: label }), label),
+        connect: (redis, label) =>
+          watch(createConnection({ redis, pool: name, index: label, maxReplyBytes }), label),
         size,
         slotsPerConnection,
         acquireTimeoutMs,
@@ -123,7 +130,8 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
     : (sentinel ??
       createStandaloneTopology({
         size,
-        connect: (index) => watch(createConnection({ redis: options.redis, pool: name, index }), index),
+        connect: (index) =>
+          watch(createConnection({ redis: options.redis, pool: name, index, maxReplyBytes }), index),
         slotsPerConnection,
         acquireTimeoutMs,
         name,
@@ -783,6 +791,7 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
         pool: name,
         index: role,
         commandTimeoutMs: commandTimeout ?? commandTimeoutMs,
+        maxReplyBytes,
       })
       live.add(client)
       client.once('end', () => live.delete(client))

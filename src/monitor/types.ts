@@ -124,6 +124,13 @@ export interface PoolMonitorOptions {
   cluster?: boolean | ClusterPoolOptions
   /** Sentinel tuning (the Sentinels themselves are named in `redis`). */
   sentinel?: SentinelPoolOptions
+  /**
+   * Bytes one reply may take on any connection the monitor opens (the pool's, Sentinel-followed
+   * and Cluster nodes', openConnection()'s). A larger reply closes that connection and its
+   * commands fail with a connection error (`RPM_CONNECTION`) instead of memory growing without
+   * bound. Raise it to store larger values; 0 means no cap. @default 16777216 (16 MiB, MAX_REPLY_BYTES)
+   */
+  maxReplyBytes?: number
   /** Clock in epoch ms; tests pass a fake one. @default Date.now */
   now?: () => number
   events?: PoolMonitorEvents

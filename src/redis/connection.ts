@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis'
+import { ConnectionError } from '../errors.js'
 
 export interface BackoffOptions {
   /** First reconnect delay in ms. */
@@ -47,7 +48,7 @@ export interface ConnectionOptions {
    * commands with one sweep instead). @default none
    */
   commandTimeoutMs?: number
-  /** Bytes one reply may take; a larger one closes the connection. @default MAX_REPLY_BYTES (16 MiB) */
+  /** Bytes one reply may take; a larger one closes the connection; 0: no cap. @default MAX_REPLY_BYTES (16 MiB) */
   maxReplyBytes?: number
 }
 
@@ -76,7 +77,8 @@ export function createConnection(options: ConnectionOptions): Redis {
     commandTimeout: options.commandTimeoutMs,
     retryStrategy: (attempt: number) => reconnectDelay(attempt, refused ? MAXCLIENTS_BACKOFF : backoff),
   })
-  guardSocketErrors(client, options.maxReplyBytes ?? MAX_REPLY_BYTES, (stream) => {
+  const maxReplyBytes = options.maxReplyBytes ?? MAX_REPLY_BYTES
+  guardSocketErrors(client, maxReplyBytes === 0 ? undefined : maxReplyBytes, (stream) => {
     // Often the write of the first command fails (EPIPE) before this is read; when it is read,
     // it names the cause.
     stream.once('data', (chunk: Buffer) => {
@@ -147,7 +149,13 @@ function boundReplies(client: Redis, stream: NonNullable<Redis['stream']>, max: 
     }
     received += chunk.length
     if (received > max) {
-      stream.destroy(new Error(`a reply exceeded ${max} bytes (MAX_REPLY_BYTES); the connection was closed`))
+      const message = `a reply exceeded ${max} bytes (maxReplyBytes); the connection was closed`
+      // The command waiting for it learns why, not only that the connection closed (its caller
+      // may raise maxReplyBytes); the others in flight fail as on any lost connection.
+      ;(now as { command?: { reject(err: Error): void } } | undefined)?.command?.reject(
+        new ConnectionError(message),
+      )
+      stream.destroy(new Error(message))
     }
   })
 }
