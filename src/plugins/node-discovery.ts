@@ -55,7 +55,7 @@ async function nodeDiscoveryPlugin(fastify: FastifyInstance, { config }: NodeDis
   if (config.redis.topology !== 'sentinel') return
 
   const unregister = fastify.scrapeTargets.addDiscovered('sentinel', () =>
-    latest.map((n) => formatHostPort(n)),
+    latest.map((n) => ({ address: formatHostPort(n), auth: n.role === 'sentinel' ? 'sentinel' : 'redis' })),
   )
   const refresh = () => void read()?.catch(() => undefined)
   const timer = setInterval(refresh, config.pool.probeIntervalMs || 5_000)

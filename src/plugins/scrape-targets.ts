@@ -22,6 +22,14 @@ async function scrapeTargetsPlugin(fastify: FastifyInstance, { config }: ScrapeT
     patterns: config.scrape.targets,
     maxTargets: config.scrape.maxTargets,
     passwords: config.scrape.passwords,
+    ownCredentials: () => {
+      const { redis } = fastify.secrets.current()
+      return {
+        username: redis.username,
+        password: redis.password,
+        sentinelPassword: redis.sentinel?.password,
+      }
+    },
     tls: config.tls,
     commandTimeoutMs: config.pool.commandTimeoutMs,
     logger: fastify.log.child({ component: 'scrape' }) as Logger,

@@ -1,13 +1,25 @@
 import { withoutPassword } from './target.js'
 
-/** Something that knows nodes the service found itself (Sentinel, Cluster): `host:port` strings. */
-export type DiscoveredTargets = () => Iterable<string>
+/**
+ * A node the service found itself, and which of its own credentials the node takes: the data
+ * nodes' (REDIS_URL's user and password) or the Sentinels' (REDIS_SENTINEL_PASSWORD_FILE).
+ */
+export interface DiscoveredNode {
+  /** `host:port`, IPv6 bracketed. */
+  address: string
+  auth: 'redis' | 'sentinel'
+}
+
+/** Something that knows nodes the service found itself (Sentinel, Cluster); a string is a data node. */
+export type DiscoveredTargets = () => Iterable<string | DiscoveredNode>
 
 export interface AllowList {
   /** True when SCRAPE_TARGETS has a pattern or a provider currently names at least one node. */
   enabled(): boolean
   /** Whether `hostPort` (as ScrapeTarget.hostPort spells it) may be scraped. */
   allows(hostPort: string): boolean
+  /** The discovered node at `hostPort`, if a provider names it now. */
+  discovered(hostPort: string): DiscoveredNode | undefined
   /**
    * Allows the nodes a provider names, read at each check so they follow failovers and topology
    * changes. Returns a function that removes the provider again.
@@ -55,11 +67,14 @@ export function createAllowList(patterns: readonly string[]): AllowList {
   const compiled = patterns.map(patternToRegExp)
   const discovered = new Map<string, DiscoveredTargets>()
 
-  function discoveredNodes(): Set<string> {
-    const nodes = new Set<string>()
+  function discoveredNodes(): Map<string, DiscoveredNode> {
+    const nodes = new Map<string, DiscoveredNode>()
     for (const provider of discovered.values()) {
       try {
-        for (const node of provider()) nodes.add(node.toLowerCase())
+        for (const entry of provider()) {
+          const node: DiscoveredNode = typeof entry === 'string' ? { address: entry, auth: 'redis' } : entry
+          nodes.set(node.address.toLowerCase(), node)
+        }
       } catch {
         // A provider that cannot answer allows nothing more; the patterns still hold.
       }
@@ -74,6 +89,8 @@ export function createAllowList(patterns: readonly string[]): AllowList {
       if (compiled.some((re) => re.test(hostPort))) return true
       return discovered.size > 0 && discoveredNodes().has(hostPort.toLowerCase())
     },
+    discovered: (hostPort) =>
+      discovered.size > 0 ? discoveredNodes().get(hostPort.toLowerCase()) : undefined,
     addDiscovered(name, provider) {
       discovered.set(name, provider)
       return () => {

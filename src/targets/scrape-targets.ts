@@ -4,7 +4,7 @@ import { ScrapeDisabledError, ScrapeTargetForbiddenError, ScrapeTargetInvalidErr
 import type { TlsSettings } from '../redis/endpoint.js'
 import { type AllowList, createAllowList, type DiscoveredTargets } from './allow-list.js'
 import { NO_PASSWORDS, type TargetPasswords } from './passwords.js'
-import { isProblem, parseTarget } from './target.js'
+import { isProblem, parseTarget, type ScrapeTarget } from './target.js'
 import { createTargetCache } from './target-cache.js'
 import { type CreateCollection, createTargetState, type TargetState } from './target-state.js'
 
@@ -14,12 +14,27 @@ export const TARGET_IDLE_MS = 15 * 60_000
 export const MAX_CHECK_KEYS = 32
 const MAX_PATTERN_LENGTH = 256
 
+/** The service's own credentials, for the nodes it discovered itself. Secrets: never log. */
+export interface OwnCredentials {
+  /** REDIS_URL's user and password (REDIS_PASSWORD_FILE's when set): the data nodes'. */
+  username: string | undefined
+  password: string | undefined
+  /** REDIS_SENTINEL_PASSWORD_FILE's: the Sentinels'. */
+  sentinelPassword: string | undefined
+}
+
 export interface ScrapeTargetsOptions {
   /** SCRAPE_TARGETS patterns. */
   patterns: readonly string[]
   /** SCRAPE_TARGETS_MAX. */
   maxTargets: number
   passwords?: TargetPasswords
+  /**
+   * Read at each new target state (so a SIGHUP rotation applies): a node the service discovered
+   * (Sentinel, Cluster) and that REDIS_TARGET_PASSWORDS_FILE does not name authenticates as the
+   * service does, since it belongs to the same deployment. @default none
+   */
+  ownCredentials?: () => OwnCredentials
   /** REDIS_TLS_*, for rediss:// targets. */
   tls: TlsSettings
   commandTimeoutMs: number
@@ -91,6 +106,23 @@ export function createScrapeTargets(options: ScrapeTargetsOptions): ScrapeTarget
   const allowList = createAllowList(options.patterns)
   let passwords = options.passwords ?? NO_PASSWORDS
   let tls = options.tls
+  /** The file's password first; else, for a discovered node, the service's own credentials. */
+  function credentials(target: ScrapeTarget): { username?: string; password?: string } {
+    const listed = passwords.lookup(target)
+    if (listed !== undefined) return { password: listed }
+    const node = allowList.discovered(target.hostPort)
+    const own = node && options.ownCredentials?.()
+    if (!node || !own) return {}
+    if (node.auth === 'sentinel')
+      return own.sentinelPassword === undefined ? {} : { password: own.sentinelPassword }
+    // A target naming another user asked for that user: its password is not ours to give.
+    if (target.username !== undefined && target.username !== own.username) return {}
+    return {
+      ...(own.username !== undefined ? { username: own.username } : {}),
+      ...(own.password !== undefined ? { password: own.password } : {}),
+    }
+  }
+
   const cache = createTargetCache<TargetState>({
     max: options.maxTargets,
     idleMs: options.idleMs ?? TARGET_IDLE_MS,
@@ -121,7 +153,7 @@ export function createScrapeTargets(options: ScrapeTargetsOptions): ScrapeTarget
         createTargetState({
           target,
           checkKeys,
-          password: passwords.lookup(target),
+          ...credentials(target),
           tls,
           commandTimeoutMs: options.commandTimeoutMs,
           logger: logger.child({ target: target.id }),

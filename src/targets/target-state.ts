@@ -29,7 +29,10 @@ export type CreateCollection = (input: CollectionInput) => TargetCollection
 export interface TargetStateOptions {
   target: ScrapeTarget
   checkKeys: readonly string[]
-  password: string | undefined
+  /** The password to AUTH with; undefined: none. */
+  password?: string | undefined
+  /** The user when the target names none (a discovered node takes the service's own). */
+  username?: string | undefined
   /** REDIS_TLS_*, applied when the target is rediss://. */
   tls: TlsSettings
   commandTimeoutMs: number
@@ -65,7 +68,9 @@ export function createTargetState(options: TargetStateOptions): TargetState {
       host: target.node.host,
       port: target.node.port,
       db: target.db,
-      ...(target.username !== undefined ? { username: target.username } : {}),
+      ...(target.username !== undefined || options.username !== undefined
+        ? { username: target.username ?? options.username }
+        : {}),
       ...(options.password !== undefined ? { password: options.password } : {}),
       ...(target.scheme === 'rediss' ? { tls: tlsOptions(options.tls, target.node.host) } : {}),
     },

@@ -182,6 +182,38 @@ describe('the pool follows the master the Sentinels name', () => {
     expect(outside.statusCode).toBe(403)
   })
 
+  it("/scrape authenticates discovered nodes with the service's own credentials when no passwords file names them", async () => {
+    const own = await appFor({
+      REDIS_URL: `redis://:${DATA_SECRET}@127.0.0.1:1`,
+      REDIS_SENTINELS: set.sentinelList,
+      REDIS_SENTINEL_MASTER: set.masterName,
+      REDIS_SENTINEL_PASSWORD_FILE: join(dir, 'sentinel-password'),
+      POOL_NAME: 'own-credentials',
+      POOL_SIZE: '1',
+    })
+    try {
+      const nodes = [...set.nodes, set.sentinels[0]!].map((n) => `127.0.0.1:${n.port}`)
+      for (const node of nodes) {
+        // Allowed once discovery has read the Sentinels; up once AUTH with our own password passed.
+        const text = await waitFor(
+          async () => {
+            const res = await own.inject(`/scrape?target=${node}`)
+            return res.statusCode === 200 && /^redis_up 1$/m.test(res.body) ? res.body : undefined
+          },
+          { what: `redis_up 1 for the discovered node ${node}` },
+        )
+        expect(text).not.toContain(DATA_SECRET)
+        expect(text).not.toContain(SENTINEL_SECRET)
+      }
+      // A target naming another user gets no password of ours: it stays down (NOAUTH/WRONGPASS).
+      const other = await own.inject(`/scrape?target=redis://someone@127.0.0.1:${set.nodes[0]!.port}`)
+      expect(other.statusCode).toBe(200)
+      expect(other.body).toMatch(/^redis_up 0$/m)
+    } finally {
+      await own.close()
+    }
+  })
+
   it('SIGKILL of the master: writes succeed on the new master within 10 s of +switch-master, counted once, ready goes 503 then 200', async () => {
     const switched: Array<{ from: string; to: string }> = []
     const unsubscribe = app.poolMonitor.on('failover', ({ from, to }) => switched.push({ from, to }))
