@@ -140,9 +140,17 @@ export function guardSocketErrors(
 function boundReplies(client: Redis, stream: NonNullable<Redis['stream']>, max: number): void {
   let head: unknown
   let received = 0
+  let written = -1
   stream.on('data', (chunk: Buffer) => {
     const now = client.commandQueue.peekFront()
-    if (now !== head) {
+    // An empty queue after something was written: the replies to it are complete, nothing is owed.
+    // (Without this, a connection whose replies each fit in one chunk kept an empty head from chunk
+    // to chunk and added them all up: a healthy connection closed after 16 MiB of small replies.)
+    // An empty queue with nothing written since the last chunk is data nobody asked for: counted.
+    const sent = (stream as { bytesWritten?: number }).bytesWritten ?? 0
+    const drained = now === undefined && sent !== written
+    written = sent
+    if (drained || now !== head) {
       head = now
       received = 0
       return

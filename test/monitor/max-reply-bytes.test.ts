@@ -75,6 +75,15 @@ describe('maxReplyBytes: the cap on one reply, configurable per pool monitor', (
     expect(reply).toBe(value.length)
   })
 
+  it('bounds one reply, not the sum: a connection keeps serving after many small replies past the cap', async () => {
+    const { monitor } = open({ maxReplyBytes: 64 * 1024 })
+    await monitor.call('SET', 'small', Buffer.alloc(1024, 0x61))
+    // 400 replies of 1 KiB, one at a time: 400 KiB in all through one connection, 6 times the cap.
+    for (let i = 0; i < 400; i++) expect(await monitor.call('STRLEN', 'small')).toBe(1024)
+    for (let i = 0; i < 100; i++)
+      expect(((await monitor.callBuffer('GET', 'small')) as Buffer).length).toBe(1024)
+  })
+
   it('refuses a negative or fractional cap at construction', () => {
     for (const maxReplyBytes of [-1, 1.5, Number.POSITIVE_INFINITY])
       expect(() => open({ maxReplyBytes })).toThrow('maxReplyBytes must be an integer >= 0 (0: no cap)')
