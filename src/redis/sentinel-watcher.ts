@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
-import { reconnectDelay } from './connection.js'
+import { guardSocketErrors, MAX_REPLY_BYTES, reconnectDelay } from './connection.js'
 import { formatHostPort, type HostPort } from './endpoint.js'
 
 /** What one Sentinel answered at the latest refresh. */
@@ -126,6 +126,9 @@ export function createSentinelWatcher(options: SentinelWatcherOptions): Sentinel
       enableReadyCheck: false,
       retryStrategy: (attempt: number) => reconnectDelay(attempt),
     })
+    // As every pooled connection: a second socket error (TLS to the Sentinels) must not end the
+    // process, and a hostile peer cannot make one reply cost unbounded memory.
+    guardSocketErrors(client, MAX_REPLY_BYTES)
     // One line per state change of a Sentinel, never one per failed attempt.
     let up = false
     client.on('error', () => {})
