@@ -1,28 +1,23 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { basename, join } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { stringify } from 'yaml'
 import { type RedisCluster, startCluster } from '../helpers/cluster.js'
-import { freePort } from '../helpers/redis-server.js'
 import { runService, type ServiceProcess } from '../helpers/service-process.js'
 import { waitFor } from '../helpers/wait-for.js'
 import {
-  type Child,
+  EXAMPLE_SERVICE,
+  type ExamplePrometheus,
   getJson,
   PROMETHEUS_DIR,
   ROOT,
-  type RuleFile,
   readYaml,
-  ruleFiles,
   run,
-  startChild,
-  waitForReady,
-  withShortFor,
+  startExamplePrometheus,
 } from './support.js'
 
 const EXAMPLE = join(PROMETHEUS_DIR, 'examples', 'redis-cluster.yml')
-const SERVICE = 'redis-pool-monitor:9122'
+const SERVICE = EXAMPLE_SERVICE
 
 interface Job {
   job_name: string
@@ -64,7 +59,7 @@ describe('the Redis Cluster row and alerts end to end (cluster, the service, pro
   let dir: string
   let cluster: RedisCluster
   let service: ServiceProcess
-  let prometheus: Child
+  let prometheus: ExamplePrometheus
   let api: string
   let instance: string
 
@@ -75,36 +70,8 @@ describe('the Redis Cluster row and alerts end to end (cluster, the service, pro
       env: { REDIS_URL: cluster.url, REDIS_CLUSTER: 'true', PROBE_INTERVAL_MS: '500', LOG_LEVEL: 'warn' },
     })
     instance = `127.0.0.1:${service.port}`
-    const rulesDir = join(dir, 'alerts')
-    mkdirSync(rulesDir)
-    for (const [name, file] of ruleFiles()) {
-      writeFileSync(join(rulesDir, basename(name)), stringify(withShortFor(file, '2s') satisfies RuleFile))
-    }
-    const swap = (text: string) => text.replaceAll(SERVICE, instance)
-    const example = readYaml<{ global: Record<string, string>; scrape_configs: Job[] }>(EXAMPLE)
-    const config = {
-      global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
-      rule_files: [join(rulesDir, '*.yml')],
-      scrape_configs: example.scrape_configs
-        .map((job) => JSON.parse(swap(JSON.stringify(job))) as Job)
-        .map((job) =>
-          job.http_sd_configs
-            ? {
-                ...job,
-                http_sd_configs: job.http_sd_configs.map((sd) => ({ ...sd, refresh_interval: '1s' })),
-              }
-            : job,
-        ),
-    }
-    writeFileSync(join(dir, 'prometheus.yml'), stringify(config))
-    const promPort = await freePort()
-    prometheus = startChild('prometheus', [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${promPort}`,
-    ])
-    api = `http://127.0.0.1:${promPort}`
-    await waitForReady(`${api}/-/ready`, prometheus)
+    prometheus = await startExamplePrometheus({ dir, example: EXAMPLE, instance })
+    api = prometheus.api
   }, 90_000)
 
   afterAll(async () => {

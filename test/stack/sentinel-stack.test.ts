@@ -1,28 +1,23 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { basename, join } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { stringify } from 'yaml'
-import { freePort } from '../helpers/redis-server.js'
 import { type SentinelSet, startSentinelSet } from '../helpers/sentinel.js'
 import { runService, type ServiceProcess } from '../helpers/service-process.js'
 import { waitFor } from '../helpers/wait-for.js'
 import {
-  type Child,
+  EXAMPLE_SERVICE,
+  type ExamplePrometheus,
   getJson,
   PROMETHEUS_DIR,
   ROOT,
-  type RuleFile,
   readYaml,
-  ruleFiles,
   run,
-  startChild,
-  waitForReady,
-  withShortFor,
+  startExamplePrometheus,
 } from './support.js'
 
 const EXAMPLE = join(PROMETHEUS_DIR, 'examples', 'redis-sentinel.yml')
-const SERVICE = 'redis-pool-monitor:9122'
+const SERVICE = EXAMPLE_SERVICE
 
 interface Job {
   job_name: string
@@ -68,7 +63,7 @@ describe('the Replication and Sentinel row and alerts end to end (Sentinels, the
   let dir: string
   let set: SentinelSet
   let service: ServiceProcess
-  let prometheus: Child
+  let prometheus: ExamplePrometheus
   let api: string
   let instance: string
 
@@ -85,36 +80,8 @@ describe('the Replication and Sentinel row and alerts end to end (Sentinels, the
       },
     })
     instance = `127.0.0.1:${service.port}`
-    const rulesDir = join(dir, 'alerts')
-    mkdirSync(rulesDir)
-    for (const [name, file] of ruleFiles()) {
-      writeFileSync(join(rulesDir, basename(name)), stringify(withShortFor(file, '2s') satisfies RuleFile))
-    }
-    const swap = (text: string) => text.replaceAll(SERVICE, instance)
-    const example = readYaml<{ scrape_configs: Job[] }>(EXAMPLE)
-    const config = {
-      global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
-      rule_files: [join(rulesDir, '*.yml')],
-      scrape_configs: example.scrape_configs
-        .map((job) => JSON.parse(swap(JSON.stringify(job))) as Job)
-        .map((job) =>
-          job.http_sd_configs
-            ? {
-                ...job,
-                http_sd_configs: job.http_sd_configs.map((sd) => ({ ...sd, refresh_interval: '1s' })),
-              }
-            : job,
-        ),
-    }
-    writeFileSync(join(dir, 'prometheus.yml'), stringify(config))
-    const promPort = await freePort()
-    prometheus = startChild('prometheus', [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${promPort}`,
-    ])
-    api = `http://127.0.0.1:${promPort}`
-    await waitForReady(`${api}/-/ready`, prometheus)
+    prometheus = await startExamplePrometheus({ dir, example: EXAMPLE, instance })
+    api = prometheus.api
   }, 90_000)
 
   afterAll(async () => {
@@ -207,8 +174,17 @@ describe('the Replication and Sentinel row and alerts end to end (Sentinels, the
       intervalMs: 1_000,
       what: 'RedisFailover firing',
     })
-    const failovers = await query('redis_pool_failovers_total{job="redis-pool-monitor"}')
-    expect(failovers.data.result.map((s) => s.value[1])).toEqual(['1'])
+    // The alert may fire on the Sentinels' own series before prometheus' next scrape of the
+    // service has seen the pool's counter move: wait for that scrape, then the count is exact.
+    const counts = await waitFor(
+      async () => {
+        const failovers = await query('redis_pool_failovers_total{job="redis-pool-monitor"}')
+        const values = failovers.data.result.map((s) => s.value[1])
+        return values.some((v) => v !== '0') ? values : undefined
+      },
+      { timeoutMs: 15_000, intervalMs: 500, what: 'the pool failover counter scraped after the switch' },
+    )
+    expect(counts).toEqual(['1'])
   }, 90_000)
 
   it('fires RedisSentinelQuorumLost once two of the three Sentinels are down', async () => {

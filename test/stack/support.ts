@@ -1,13 +1,14 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { parse } from 'yaml'
+import { parse, stringify } from 'yaml'
 import * as cacheDefinitions from '../../src/metrics/cache.js'
 import * as clusterDefinitions from '../../src/metrics/cluster.js'
 import * as definitions from '../../src/metrics/definitions.js'
 import * as sentinelDefinitions from '../../src/metrics/sentinel.js'
+import { freePort } from '../helpers/redis-server.js'
 import { waitFor } from '../helpers/wait-for.js'
 
 const execFileAsync = promisify(execFile)
@@ -198,4 +199,61 @@ export async function waitForReady(url: string, child: Child, timeoutMs = 30_000
   } catch (err) {
     throw new Error(`${(err as Error).message}\n--- output ---\n${child.output().slice(-3_000)}`)
   }
+}
+
+/** The address the examples in prometheus/examples give the service. */
+export const EXAMPLE_SERVICE = 'redis-pool-monitor:9122'
+
+interface ExampleJob {
+  http_sd_configs?: Array<{ url: string; refresh_interval?: string }>
+  [key: string]: unknown
+}
+
+export interface ExamplePrometheus {
+  readonly child: Child
+  /** Base URL of its HTTP API. */
+  readonly api: string
+  stop(): Promise<void>
+}
+
+/**
+ * A real prometheus running one of prometheus/examples with the service's address swapped for
+ * `instance`, 1 s scrape, evaluation and HTTP SD refresh intervals, and the repository's rule files
+ * with `for` shortened to 2 s, so a test sees discovery, the dashboard's queries and the alerts
+ * within seconds. Files live in `dir`, which the caller removes.
+ */
+export async function startExamplePrometheus(options: {
+  dir: string
+  example: string
+  instance: string
+}): Promise<ExamplePrometheus> {
+  const { dir, example, instance } = options
+  const rulesDir = join(dir, 'alerts')
+  mkdirSync(rulesDir)
+  for (const [name, file] of ruleFiles()) {
+    writeFileSync(join(rulesDir, basename(name)), stringify(withShortFor(file, '2s') satisfies RuleFile))
+  }
+  const swap = (job: ExampleJob) =>
+    JSON.parse(JSON.stringify(job).replaceAll(EXAMPLE_SERVICE, instance)) as ExampleJob
+  const config = {
+    global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
+    rule_files: [join(rulesDir, '*.yml')],
+    scrape_configs: readYaml<{ scrape_configs: ExampleJob[] }>(example)
+      .scrape_configs.map(swap)
+      .map((job) =>
+        job.http_sd_configs
+          ? { ...job, http_sd_configs: job.http_sd_configs.map((sd) => ({ ...sd, refresh_interval: '1s' })) }
+          : job,
+      ),
+  }
+  writeFileSync(join(dir, 'prometheus.yml'), stringify(config))
+  const port = await freePort()
+  const child = startChild('prometheus', [
+    `--config.file=${join(dir, 'prometheus.yml')}`,
+    `--storage.tsdb.path=${join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+  ])
+  const api = `http://127.0.0.1:${port}`
+  await waitForReady(`${api}/-/ready`, child)
+  return { child, api, stop: () => child.stop() }
 }
