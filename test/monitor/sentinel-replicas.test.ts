@@ -64,4 +64,52 @@ describe('REDIS_READ_FROM_REPLICAS with Sentinels', () => {
     await monitor.probe()
     expect(await calls(set.nodes[1]!, 'ping')).toBe(pings)
   })
+
+  // Last: it demotes the master by hand and puts it back.
+  it('reconnects a pooled connection that answers READONLY: its node was demoted with no +switch-master', async () => {
+    const [master, replica] = [set.nodes[0]!, set.nodes[1]!]
+    /** `port/id` of this pool's master connections (`rpm:reads:<n>`) on either node. */
+    const poolIds = async () =>
+      (
+        await Promise.all(
+          [master, replica].map(async (node) =>
+            (
+              await node.cli('CLIENT', 'LIST')
+            )
+              .split('\n')
+              .filter((line) => /name=rpm:reads:\d+ /.test(line))
+              .map((line) => `${node.port}/${/id=(\d+)/.exec(line)?.[1]}`),
+          ),
+        )
+      ).flat()
+    const before = await poolIds()
+    expect(before.length).toBeGreaterThan(0)
+    // A demotion the Sentinels did not run (an operator's REPLICAOF): the pool hears no event.
+    await replica.cli('REPLICAOF', 'NO', 'ONE')
+    await master.cli('REPLICAOF', '127.0.0.1', String(replica.port))
+    try {
+      const err = (await monitor.call('SET', 'demoted', 'x').catch((e: unknown) => e)) as Error & {
+        code?: string
+      }
+      expect(err.code).toBe('RPM_REPLY')
+      expect(err.message).toMatch(/READONLY/)
+      await waitFor(() => lines.some((l) => l.includes('answered READONLY: reconnecting it to the master')), {
+        timeoutMs: 20_000,
+        what: 'the READONLY reconnect logged',
+      })
+      // The connection that answered READONLY was dropped and dialled again: a new connection on
+      // whichever node the Sentinels name by then.
+      await waitFor(async () => (await poolIds()).some((id) => !before.includes(id)), {
+        timeoutMs: 20_000,
+        what: 'a redialled pool connection',
+      })
+    } finally {
+      await master.cli('REPLICAOF', 'NO', 'ONE')
+      await replica.cli('REPLICAOF', '127.0.0.1', String(master.port))
+    }
+    await waitFor(async () => (await monitor.call('SET', 'restored', 'y').catch(() => undefined)) === 'OK', {
+      timeoutMs: 30_000,
+      what: 'writes on the master again',
+    })
+  })
 })
