@@ -7,9 +7,12 @@ import { freePort, type RedisServer, startRedis } from '../helpers/redis-server.
 import { runService, type ServiceProcess } from '../helpers/service-process.js'
 import { waitFor } from '../helpers/wait-for.js'
 import {
+  type AlertsResult,
   type Child,
+  type DashboardJson,
   getJson,
   PROMETHEUS_DIR,
+  type QueryResult,
   ROOT,
   type RuleFile,
   readYaml,
@@ -37,14 +40,6 @@ interface PrometheusConfig {
   rule_files: string[]
   alerting: { alertmanagers: Array<{ static_configs: Array<{ targets: string[] }> }> }
   scrape_configs: ScrapeConfig[]
-}
-interface QueryResult {
-  data: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> }
-}
-interface AlertsResult {
-  data: {
-    alerts: Array<{ labels: Record<string, string>; annotations: Record<string, string>; state: string }>
-  }
 }
 interface RulesResult {
   data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> }
@@ -78,10 +73,6 @@ function deriveConfig(addresses: Record<string, string>, ruleGlob: string): Prom
       static_configs: job.static_configs.map((sc) => ({ ...sc, targets: sc.targets.map(swap) })),
     })),
   }
-}
-
-interface DashboardJson {
-  panels: Array<{ type: string; title: string; targets?: Array<{ expr: string; refId: string }> }>
 }
 
 describe('the monitoring stack end to end (redis-server, the service, prometheus)', () => {

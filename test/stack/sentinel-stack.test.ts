@@ -6,10 +6,14 @@ import { type SentinelSet, startSentinelSet } from '../helpers/sentinel.js'
 import { runService, type ServiceProcess } from '../helpers/service-process.js'
 import { waitFor } from '../helpers/wait-for.js'
 import {
+  type AlertsResult,
+  type DashboardJson,
   EXAMPLE_SERVICE,
   type ExamplePrometheus,
   getJson,
+  type ExampleScrapeJob as Job,
   PROMETHEUS_DIR,
+  type QueryResult,
   ROOT,
   readYaml,
   run,
@@ -18,23 +22,6 @@ import {
 
 const EXAMPLE = join(PROMETHEUS_DIR, 'examples', 'redis-sentinel.yml')
 const SERVICE = EXAMPLE_SERVICE
-
-interface Job {
-  job_name: string
-  metrics_path?: string
-  static_configs?: Array<{ targets: string[] }>
-  http_sd_configs?: Array<{ url: string; refresh_interval?: string }>
-  relabel_configs?: Array<{ source_labels?: string[]; target_label: string; replacement?: string }>
-}
-interface QueryResult {
-  data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> }
-}
-interface DashboardJson {
-  panels: Array<{ type: string; title: string; targets?: Array<{ expr: string; refId: string }> }>
-}
-interface AlertsResult {
-  data: { alerts: Array<{ labels: Record<string, string>; state: string }> }
-}
 
 describe('prometheus/examples/redis-sentinel.yml (every node and Sentinel through /scrape)', () => {
   it('passes promtool check config', async () => {

@@ -257,3 +257,29 @@ export async function startExamplePrometheus(options: {
   await waitForReady(`${api}/-/ready`, child)
   return { child, api, stop: () => child.stop() }
 }
+
+/** A scrape job of prometheus/examples, as far as the tests read it. */
+export interface ExampleScrapeJob {
+  job_name: string
+  metrics_path?: string
+  static_configs?: Array<{ targets: string[] }>
+  http_sd_configs?: Array<{ url: string; refresh_interval?: string }>
+  relabel_configs?: Array<{ source_labels?: string[]; target_label: string; replacement?: string }>
+}
+
+/** Prometheus' /api/v1/query answer. */
+export interface QueryResult {
+  data: { resultType?: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> }
+}
+
+/** Prometheus' /api/v1/alerts answer. */
+export interface AlertsResult {
+  data: {
+    alerts: Array<{ labels: Record<string, string>; annotations: Record<string, string>; state: string }>
+  }
+}
+
+/** The generated Grafana dashboard, as far as the tests read it. */
+export interface DashboardJson {
+  panels: Array<{ type: string; title: string; targets?: Array<{ expr: string; refId: string }> }>
+}
