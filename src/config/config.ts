@@ -125,6 +125,15 @@ const optionalText = () =>
     .transform((s) => s.trim())
     .transform((s) => (s === '' ? undefined : s))
 
+/** `a, b,,c` -> ['a', 'b', 'c']; unset or blank -> []. */
+const commaList = () =>
+  optionalText().transform((s) =>
+    (s ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
+  )
+
 /**
  * Every environment variable the service reads, with its default and what it expects.
  * Each has a CLI flag of the same meaning: `REDIS_URL` is `--redis-url`.
@@ -146,13 +155,7 @@ export const VARIABLES = {
   REDIS_SENTINELS: variable({
     default: undefined,
     expects: 'comma-separated host:port of Sentinels such as 10.0.0.1:26379,10.0.0.2:26379',
-    schema: optionalText()
-      .transform((s) =>
-        (s ?? '')
-          .split(',')
-          .map((p) => p.trim())
-          .filter(Boolean),
-      )
+    schema: commaList()
       .transform((list) => list.map((p) => parseHostPort(p, DEFAULT_SENTINEL_PORT)))
       .refine((nodes) => nodes.every((n) => n !== undefined))
       .transform((nodes) => nodes as HostPort[]),
@@ -292,13 +295,7 @@ export const VARIABLES = {
   KEY_GROUPS: variable({
     default: undefined,
     expects: 'comma-separated glob patterns such as market:*,candles:*',
-    schema: optionalText()
-      .transform((s) =>
-        (s ?? '')
-          .split(',')
-          .map((p) => p.trim())
-          .filter(Boolean),
-      )
+    schema: commaList()
       .refine((patterns) => patterns.every((p) => !/\s/.test(p)))
       .superRefine((patterns, ctx) => {
         // A malformed glob caught here is one line at start, not a key-group scanner failing later.
@@ -425,12 +422,7 @@ export const VARIABLES = {
     default: undefined,
     expects:
       'comma-separated host:port patterns, * matching any characters, such as redis-*.internal:6379,10.0.0.*',
-    schema: optionalText().transform((s) =>
-      (s ?? '')
-        .split(',')
-        .map((p) => p.trim())
-        .filter(Boolean),
-    ),
+    schema: commaList(),
     description: 'allow-list of GET /scrape?target= (unset and nothing discovered: /scrape answers 404)',
   }),
   SCRAPE_TARGETS_MAX: variable({
