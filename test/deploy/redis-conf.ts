@@ -67,3 +67,25 @@ export function hostInstalledConf(...args: string[]): string {
     rmSync(root, { recursive: true, force: true })
   }
 }
+
+/**
+ * deploy/redis/kubernetes/init.sh for `role`, as an init container runs it: the ConfigMap's files
+ * from deploy/redis, the password from `passwordFile`, the result written to `target`.
+ */
+export function runInitScript(
+  role: string,
+  paths: { passwordFile: string; target: string },
+  env: Record<string, string>,
+) {
+  return spawnSync('sh', [join(REDIS_DEPLOY_DIR, 'kubernetes', 'init.sh'), role], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: {
+      ...process.env,
+      PASSWORD_FILE: paths.passwordFile,
+      SOURCE_DIR: REDIS_DEPLOY_DIR,
+      TARGET: paths.target,
+      ...env,
+    },
+  })
+}

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process'
 import {
   lstatSync,
   mkdtempSync,
@@ -17,6 +16,7 @@ import {
   hostInstalledConf,
   memoryCeilingMiB,
   redisBytes,
+  runInitScript,
   sentinelSettings,
   setting,
 } from './redis-conf.js'
@@ -321,17 +321,7 @@ describe('init.sh, run here as the init containers run it', () => {
     writeFileSync(passwordFile, `${password}\n`)
     const target = join(work, `${role}.conf`)
     rmSync(target, { force: true })
-    const run = spawnSync('sh', [INIT, role], {
-      encoding: 'utf8',
-      timeout: 30_000,
-      env: {
-        ...process.env,
-        PASSWORD_FILE: passwordFile,
-        SOURCE_DIR: REDIS_DEPLOY_DIR,
-        TARGET: target,
-        ...env,
-      },
-    })
+    const run = runInitScript(role, { passwordFile, target }, env)
     let output: string | undefined
     try {
       output = readFileSync(target, 'utf8')

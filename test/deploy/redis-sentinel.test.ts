@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RedisServer, startRedis } from '../helpers/redis-server.js'
 import { type SentinelSet, startSentinelSet } from '../helpers/sentinel.js'
 import { waitFor } from '../helpers/wait-for.js'
-import { directives, sentinelSettings, setting } from './redis-conf.js'
+import { directives, runInitScript, sentinelSettings, setting } from './redis-conf.js'
 import { REDIS_DEPLOY_DIR } from './support.js'
 
 // deploy/redis's sentinel.conf and redis.conf run for real: the shared Sentinel fixture starts a
@@ -39,17 +39,7 @@ const started: RedisServer[] = []
 /** deploy/redis/kubernetes/init.sh, as an init container runs it, with this machine's addresses. */
 function init(role: 'redis' | 'sentinel', env: Record<string, string>): string {
   const target = join(work, `${role}-${started.length}.conf`)
-  const run = spawnSync('sh', [join(REDIS_DEPLOY_DIR, 'kubernetes', 'init.sh'), role], {
-    encoding: 'utf8',
-    timeout: 30_000,
-    env: {
-      ...process.env,
-      PASSWORD_FILE: passwordFile,
-      SOURCE_DIR: REDIS_DEPLOY_DIR,
-      TARGET: target,
-      ...env,
-    },
-  })
+  const run = runInitScript(role, { passwordFile, target }, env)
   expect(run.stderr).toBe('')
   expect(run.status).toBe(0)
   return target
