@@ -15,7 +15,8 @@ import {
 
 const OVERLAY = join(ROOT, 'deploy', 'overlays', 'fleet')
 
-// kubectl's own kustomize renders the overlay; pretest installs kubectl, a developer without it skips.
+// kubectl's own kustomize renders the overlay. No reachable registry ships a usable kubectl (see
+// kubernetes.test.ts), so this runs where kubectl is installed and skips elsewhere.
 const rendered = kustomizeBuild(OVERLAY)
 const objects = rendered?.ok ? parseYamlDocuments(rendered.stdout, 'fleet overlay') : []
 const find = (kind: string) => objects.find((o) => o.kind === kind)!

@@ -29,7 +29,8 @@ describe('where the history file lives', () => {
     expect(container.securityContext.readOnlyRootFilesystem).toBe(true)
   })
 
-  // kubectl's own kustomize renders the overlay; pretest installs kubectl, a developer without it skips.
+  // kubectl's own kustomize renders the overlay. No reachable registry ships a usable kubectl (see
+  // kubernetes.test.ts), so this runs where kubectl is installed and skips elsewhere.
   const rendered = kustomizeBuild(OVERLAY)
   it.skipIf(!rendered)(
     'the history-pvc overlay swaps the emptyDir for a valid claim and rolls out by Recreate',
