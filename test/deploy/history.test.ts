@@ -29,26 +29,21 @@ describe('where the history file lives', () => {
     expect(container.securityContext.readOnlyRootFilesystem).toBe(true)
   })
 
-  // kubectl's own kustomize renders the overlay. No reachable registry ships a usable kubectl (see
-  // kubernetes.test.ts), so this runs where kubectl is installed and skips elsewhere.
   const rendered = kustomizeBuild(OVERLAY)
-  it.skipIf(!rendered)(
-    'the history-pvc overlay swaps the emptyDir for a valid claim and rolls out by Recreate',
-    () => {
-      expect(rendered!.stderr).toBe('')
-      expect(rendered!.ok).toBe(true)
-      const objects = parseYamlDocuments(rendered!.stdout, 'history-pvc overlay')
-      const claim = objects.find((o) => o.kind === 'PersistentVolumeClaim')!
-      expect(() => new PersistentVolumeClaim(claim as never).validate()).not.toThrow()
-      expect(claim.spec.accessModes).toEqual(['ReadWriteOnce'])
-      const pod = objects.find((o) => o.kind === 'Deployment')!
-      expect(pod.spec.strategy).toEqual({ type: 'Recreate' })
-      expect(pod.spec.replicas).toBe(1)
-      const volume = pod.spec.template.spec.volumes.find((v: Manifest) => v.name === 'history')
-      expect(volume).toEqual({ name: 'history', persistentVolumeClaim: { claimName: claim.metadata.name } })
-      expect(pod.spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem).toBe(true)
-    },
-  )
+  it('the history-pvc overlay swaps the emptyDir for a valid claim and rolls out by Recreate', () => {
+    expect(rendered.stderr).toBe('')
+    expect(rendered.ok).toBe(true)
+    const objects = parseYamlDocuments(rendered.stdout, 'history-pvc overlay')
+    const claim = objects.find((o) => o.kind === 'PersistentVolumeClaim')!
+    expect(() => new PersistentVolumeClaim(claim as never).validate()).not.toThrow()
+    expect(claim.spec.accessModes).toEqual(['ReadWriteOnce'])
+    const pod = objects.find((o) => o.kind === 'Deployment')!
+    expect(pod.spec.strategy).toEqual({ type: 'Recreate' })
+    expect(pod.spec.replicas).toBe(1)
+    const volume = pod.spec.template.spec.volumes.find((v: Manifest) => v.name === 'history')
+    expect(volume).toEqual({ name: 'history', persistentVolumeClaim: { claimName: claim.metadata.name } })
+    expect(pod.spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem).toBe(true)
+  })
 
   it('systemd: the unit has a StateDirectory= and the example HISTORY_FILE lives in it', () => {
     const unit = readFileSync(join(SYSTEMD_DIR, 'redis-pool-monitor.service'), 'utf8')

