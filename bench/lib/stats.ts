@@ -7,3 +7,10 @@ export function percentile(values: readonly number[], p: number): number {
 }
 
 export const round = (value: number, digits = 3): number => Number(value.toFixed(digits))
+
+/** Median of an unsorted sample: the middle value, or the mean of the two middle ones. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}

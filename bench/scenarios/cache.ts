@@ -26,6 +26,7 @@ import type { PoolMonitor } from '../../src/monitor/types.js'
 import { startRedis } from '../../test/helpers/redis-server.js'
 import { drive, type Op } from '../lib/drive.js'
 import { mergeResults } from '../lib/results.js'
+import { byConcurrency as byLevel } from '../lib/rounds.js'
 import { percentile, round } from '../lib/stats.js'
 
 const CONNECTIONS = 10
@@ -206,8 +207,7 @@ await cache.close()
 await cacheMonitor.close()
 await redis.stop()
 
-const byConcurrency = <T>(f: (c: number) => T) =>
-  Object.fromEntries(CONCURRENCY.map((c) => [`c${c}`, f(c)])) as Record<'c1' | 'c16' | 'c256', T>
+const byConcurrency = <T>(f: (c: number) => T) => byLevel(CONCURRENCY, f)
 
 const figures = {
   cache_getorset_hit_ratio: byConcurrency((c) => hitPath[`c${c}`]!.ratios['cache_vs_raw']!),

@@ -10,9 +10,10 @@ import pino from 'pino'
 import { Registry } from 'prom-client'
 import { createPoolMonitor } from '../../src/monitor/pool-monitor.js'
 import { startCluster } from '../../test/helpers/cluster.js'
-import { drive, type Op, type Run } from '../lib/drive.js'
+import { drive } from '../lib/drive.js'
 import { mergeResults } from '../lib/results.js'
-import { percentile, round } from '../lib/stats.js'
+import { interleavedRounds, type Variant as RoundsVariant } from '../lib/rounds.js'
+import { median, round } from '../lib/stats.js'
 
 const POOL_SIZE = 10
 const CONCURRENCY = [1, 16, 256] as const
@@ -21,9 +22,7 @@ const RUN_MS = Number(process.env['BENCH_RUN_MS'] ?? 2_000)
 const VALUE = 'x'.repeat(100)
 const KEYS = 10_000
 
-interface Variant {
-  name: 'raw' | 'monitor'
-  op: Op
+interface Variant extends RoundsVariant<'raw' | 'monitor'> {
   close(): Promise<void>
 }
 
@@ -63,51 +62,19 @@ async function monitorVariant(): Promise<Variant> {
 const variants = [await rawVariant(), await monitorVariant()]
 for (const v of variants) await drive(v.op, 16, 1_000) // warm-up: JIT, connections, every slot
 
-const totals = new Map<string, Run>()
-const perRound: Record<string, number[]> = {}
-for (let r = 0; r < ROUNDS; r++) {
-  for (const c of CONCURRENCY) {
-    const order = r % 2 === 0 ? variants : [...variants].reverse()
-    const roundOps: Record<string, number> = {}
-    for (const v of order) {
-      const run = await drive(v.op, c, RUN_MS)
-      const key = `${v.name}:c${c}`
-      const total = totals.get(key) ?? { ops: 0, ms: 0, latenciesMs: [] }
-      total.ops += run.ops
-      total.ms += run.ms
-      for (const l of run.latenciesMs) total.latenciesMs.push(l)
-      totals.set(key, total)
-      roundOps[v.name] = (run.ops / run.ms) * 1000
-    }
-    perRound[`c${c}`] = [...(perRound[`c${c}`] ?? []), round(roundOps['monitor']! / roundOps['raw']!, 3)]
-    process.stdout.write(
-      `round ${r + 1} c${c}: ${order.map((v) => `${v.name} ${Math.round(roundOps[v.name]!)}/s`).join(', ')}\n`,
-    )
-  }
-}
+const rounds = await interleavedRounds(variants, { concurrency: CONCURRENCY, rounds: ROUNDS, runMs: RUN_MS })
 
 for (const v of variants) await v.close()
 await cluster.stop()
 
-const opsPerSec = (name: string, c: number) => {
-  const t = totals.get(`${name}:c${c}`)!
-  return (t.ops / t.ms) * 1000
-}
-const p99 = (name: string, c: number) => percentile(totals.get(`${name}:c${c}`)!.latenciesMs, 99)
-const byConcurrency = <T>(f: (c: number) => T) =>
-  Object.fromEntries(CONCURRENCY.map((c) => [`c${c}`, f(c)])) as Record<'c1' | 'c16' | 'c256', T>
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
+const { opsPerSec, p99, byConcurrency } = rounds
+const perRound = rounds.ratioPerRound('monitor', 'raw')
 
 const figures = {
   cluster_pool_ratio: byConcurrency((c) => round(opsPerSec('monitor', c) / opsPerSec('raw', c), 3)),
   // On a shared 2-core machine one stalled round can swing the pooled ratio; the median of the
   // per-round ratios (each round runs both sides back to back) is the steadier figure.
-  cluster_pool_ratio_median: byConcurrency((c) => round(median(perRound[`c${c}`] ?? []), 3)),
+  cluster_pool_ratio_median: byConcurrency((c) => round(median(perRound[`c${c}`]), 3)),
   cluster_pool_p99_added_ms: byConcurrency((c) => round(p99('monitor', c) - p99('raw', c), 3)),
   cluster_pool_detail: {
     masters: 3,

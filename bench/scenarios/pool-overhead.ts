@@ -14,9 +14,10 @@ import pino from 'pino'
 import { Registry } from 'prom-client'
 import { createPoolMonitor } from '../../src/monitor/pool-monitor.js'
 import { startRedis } from '../../test/helpers/redis-server.js'
-import { drive, type Op, type Run } from '../lib/drive.js'
+import { drive } from '../lib/drive.js'
 import { mergeResults } from '../lib/results.js'
-import { percentile, round } from '../lib/stats.js'
+import { interleavedRounds, type Variant as RoundsVariant } from '../lib/rounds.js'
+import { round } from '../lib/stats.js'
 
 const CONNECTIONS = 10
 const CONCURRENCY = [1, 16, 256] as const
@@ -25,9 +26,7 @@ const RUN_MS = Number(process.env['BENCH_RUN_MS'] ?? 2_000)
 const VALUE = 'x'.repeat(100)
 const KEYS = 1_000
 
-interface Variant {
-  name: 'raw' | 'monitor' | 'monitor_uncoalesced' | 'lease'
-  op: Op
+interface Variant extends RoundsVariant<'raw' | 'monitor' | 'monitor_uncoalesced' | 'lease'> {
   close(): Promise<void>
 }
 
@@ -107,45 +106,12 @@ const variants = [
 ]
 for (const v of variants) await drive(v.op, 16, 500) // warm-up: JIT, connections, key space
 
-const totals = new Map<string, Run>()
-const perRound: Record<string, number[]> = {}
-const perRoundUncoalesced: Record<string, number[]> = {}
-for (let r = 0; r < ROUNDS; r++) {
-  for (const c of CONCURRENCY) {
-    const order = variants.map((_, i) => variants[(i + r) % variants.length]!)
-    const roundOps: Record<string, number> = {}
-    for (const v of order) {
-      const run = await drive(v.op, c, RUN_MS)
-      const key = `${v.name}:c${c}`
-      const total = totals.get(key) ?? { ops: 0, ms: 0, latenciesMs: [] }
-      total.ops += run.ops
-      total.ms += run.ms
-      for (const l of run.latenciesMs) total.latenciesMs.push(l)
-      totals.set(key, total)
-      roundOps[v.name] = (run.ops / run.ms) * 1000
-    }
-    perRound[`c${c}`] = [...(perRound[`c${c}`] ?? []), round(roundOps['monitor']! / roundOps['raw']!, 3)]
-    perRoundUncoalesced[`c${c}`] = [
-      ...(perRoundUncoalesced[`c${c}`] ?? []),
-      round(roundOps['monitor_uncoalesced']! / roundOps['raw']!, 3),
-    ]
-    process.stdout.write(
-      `round ${r + 1} c${c}: ${order.map((v) => `${v.name} ${Math.round(roundOps[v.name]!)}/s`).join(', ')}\n`,
-    )
-  }
-}
+const rounds = await interleavedRounds(variants, { concurrency: CONCURRENCY, rounds: ROUNDS, runMs: RUN_MS })
 
 for (const v of variants) await v.close()
 await redis.stop()
 
-const opsPerSec = (name: string, c: number) => {
-  const t = totals.get(`${name}:c${c}`)!
-  return (t.ops / t.ms) * 1000
-}
-const p99 = (name: string, c: number) => percentile(totals.get(`${name}:c${c}`)!.latenciesMs, 99)
-
-const byConcurrency = <T>(f: (c: number) => T) =>
-  Object.fromEntries(CONCURRENCY.map((c) => [`c${c}`, f(c)])) as Record<'c1' | 'c16' | 'c256', T>
+const { opsPerSec, p99, byConcurrency } = rounds
 
 const figures = {
   overhead_ratio: byConcurrency((c) => round(opsPerSec('monitor', c) / opsPerSec('raw', c), 3)),
@@ -172,8 +138,8 @@ const figures = {
       monitor_uncoalesced: round(p99('monitor_uncoalesced', c), 3),
       lease: round(p99('lease', c), 3),
     })),
-    monitor_ratio_per_round: perRound,
-    monitor_uncoalesced_ratio_per_round: perRoundUncoalesced,
+    monitor_ratio_per_round: rounds.ratioPerRound('monitor', 'raw'),
+    monitor_uncoalesced_ratio_per_round: rounds.ratioPerRound('monitor_uncoalesced', 'raw'),
   },
 }
 mergeResults('pool_overhead', figures)

@@ -18,7 +18,7 @@ import { createPoolMonitor } from '../../src/monitor/pool-monitor.js'
 import type { PoolMonitor } from '../../src/monitor/types.js'
 import { startSentinelSet } from '../../test/helpers/sentinel.js'
 import { mergeResults } from '../lib/results.js'
-import { round } from '../lib/stats.js'
+import { median, round } from '../lib/stats.js'
 
 const FAILOVERS = Number(process.env['BENCH_FAILOVERS'] ?? 5)
 const PAUSE_MS = 2
@@ -162,11 +162,6 @@ for (const run of runs) await Promise.all([run.writes.stop(), run.reads.stop()])
 for (const c of clients) await c.close()
 await set.stop()
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0)
 const summary = Object.fromEntries(
   Object.entries(figures).map(([name, f]) => [
