@@ -1,11 +1,11 @@
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  makeTlsMaterial,
-  startTlsRedis,
+  startTlsServerPair,
   TLS_SERVER_NAME,
   type TlsMaterial,
   type TlsRedisServer,
+  type TlsServerPair,
 } from './tls.js'
 
 /** One ioredis connection over TLS; resolves with PING's answer or rejects with the TLS error. */
@@ -34,19 +34,16 @@ async function pingOverTls(port: number, tls: Record<string, unknown>): Promise<
 }
 
 describe('test helper: TLS material and redis-server --tls-port', () => {
+  let pair: TlsServerPair
   let material: TlsMaterial
   let mutual: TlsRedisServer
   let serverOnly: TlsRedisServer
   beforeAll(async () => {
-    material = await makeTlsMaterial()
-    ;[mutual, serverOnly] = await Promise.all([
-      startTlsRedis({ material, authClients: true }),
-      startTlsRedis({ material, authClients: false }),
-    ])
+    pair = await startTlsServerPair()
+    ;({ material, mutual, serverOnly } = pair)
   })
   afterAll(async () => {
-    await Promise.all([mutual?.stop(), serverOnly?.stop()])
-    material?.remove()
+    await pair?.stop()
   })
 
   it('makes PEM files: a CA, a server and a client certificate, and an unrelated CA', () => {

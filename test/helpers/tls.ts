@@ -169,3 +169,32 @@ export async function startTlsRedis(options: TlsRedisOptions): Promise<TlsRedisS
     tlsUrl: `rediss://${auth}127.0.0.1:${tlsPort}`,
   })
 }
+
+/** One CA's material and two TLS servers made with it: one demanding client certificates, one not. */
+export interface TlsServerPair {
+  readonly material: TlsMaterial
+  /** `tls-auth-clients yes` (Redis' default): a client certificate signed by the CA is required. */
+  readonly mutual: TlsRedisServer
+  /** `tls-auth-clients no`: trusting the CA is enough. */
+  readonly serverOnly: TlsRedisServer
+  /** Stops both servers and removes the material. */
+  stop(): Promise<void>
+}
+
+/** Makes TLS material and starts both kinds of TLS server on it (a test file's beforeAll). */
+export async function startTlsServerPair(): Promise<TlsServerPair> {
+  const material = await makeTlsMaterial()
+  const [mutual, serverOnly] = await Promise.all([
+    startTlsRedis({ material, authClients: true }),
+    startTlsRedis({ material, authClients: false }),
+  ])
+  return {
+    material,
+    mutual,
+    serverOnly,
+    stop: async () => {
+      await Promise.all([mutual.stop(), serverOnly.stop()])
+      material.remove()
+    },
+  }
+}

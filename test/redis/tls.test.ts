@@ -1,34 +1,31 @@
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  makeTlsMaterial,
-  startTlsRedis,
+  startTlsServerPair,
   TLS_SERVER_NAME,
   type TlsMaterial,
   type TlsRedisServer,
+  type TlsServerPair,
 } from '../helpers/tls.js'
 import { waitFor } from '../helpers/wait-for.js'
 import { appFor, sample } from '../routes/support.js'
 
 // One CA, two real TLS servers: one demanding client certificates (Redis' default), one not.
+let pair: TlsServerPair
 let material: TlsMaterial
 let mutual: TlsRedisServer
 let serverOnly: TlsRedisServer
 
 beforeAll(async () => {
-  material = await makeTlsMaterial()
-  ;[mutual, serverOnly] = await Promise.all([
-    startTlsRedis({ material, authClients: true }),
-    startTlsRedis({ material, authClients: false }),
-  ])
+  pair = await startTlsServerPair()
+  ;({ material, mutual, serverOnly } = pair)
   for (const server of [mutual, serverOnly]) {
     await server.cli('SET', 'tls:a', '1')
     await server.cli('-n', '1', 'SET', 'tls:b', '1')
   }
 })
 afterAll(async () => {
-  await Promise.all([mutual?.stop(), serverOnly?.stop()])
-  material?.remove()
+  await pair?.stop()
 })
 
 /** Connections of ours on the server, with the local port they reached (laddr). */
