@@ -6,21 +6,19 @@ import { type RedisCluster, startCluster } from '../helpers/cluster.js'
 import { runService, type ServiceProcess } from '../helpers/service-process.js'
 import { waitFor } from '../helpers/wait-for.js'
 import {
-  type DashboardJson,
-  EXAMPLE_SERVICE,
+  dashboardRow,
   type ExamplePrometheus,
+  expectDiscoveredThroughScrape,
+  firingAlerts,
   getJson,
-  type ExampleScrapeJob as Job,
   PROMETHEUS_DIR,
-  type QueryResult,
-  ROOT,
-  readYaml,
+  queryPrometheus,
   run,
   startExamplePrometheus,
+  waitForEveryQueryData,
 } from './support.js'
 
 const EXAMPLE = join(PROMETHEUS_DIR, 'examples', 'redis-cluster.yml')
-const SERVICE = EXAMPLE_SERVICE
 
 describe('prometheus/examples/redis-cluster.yml (every cluster node through /scrape)', () => {
   it('passes promtool check config', async () => {
@@ -29,15 +27,7 @@ describe('prometheus/examples/redis-cluster.yml (every cluster node through /scr
   })
 
   it('discovers nodes at /discover-cluster-nodes and sends each to /scrape?target= on the service', () => {
-    const jobs = readYaml<{ scrape_configs: Job[] }>(EXAMPLE).scrape_configs
-    const job = jobs.find((j) => j.job_name === 'redis-cluster')
-    expect(job?.http_sd_configs?.[0]?.url).toBe(`http://${SERVICE}/discover-cluster-nodes`)
-    expect(job?.metrics_path).toBe('/scrape')
-    expect(job?.relabel_configs).toEqual([
-      { source_labels: ['__address__'], target_label: '__param_target' },
-      { source_labels: ['__param_target'], target_label: 'instance' },
-      { target_label: '__address__', replacement: SERVICE },
-    ])
+    expectDiscoveredThroughScrape(EXAMPLE, 'redis-cluster', '/discover-cluster-nodes')
   })
 })
 
@@ -70,8 +60,7 @@ describe('the Redis Cluster row and alerts end to end (cluster, the service, pro
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
-  const query = async (expr: string) =>
-    getJson<QueryResult>(`${api}/api/v1/query?query=${encodeURIComponent(expr)}`)
+  const query = (expr: string) => queryPrometheus(api, expr)
 
   it('discovers every cluster node through /discover-cluster-nodes, each as a /scrape target with its role', async () => {
     const targets = await waitFor(
@@ -107,11 +96,7 @@ describe('the Redis Cluster row and alerts end to end (cluster, the service, pro
   }, 60_000)
 
   it("answers every query of the dashboard's Redis Cluster row with data", async () => {
-    const dashboard = readYaml<DashboardJson>(join(ROOT, 'grafana', 'dashboards', 'redis-pool-monitor.json'))
-    const start = dashboard.panels.findIndex((p) => p.type === 'row' && p.title === 'Redis Cluster')
-    expect(start).toBeGreaterThan(0)
-    const next = dashboard.panels.findIndex((p, i) => i > start && p.type === 'row')
-    const row = dashboard.panels.slice(start + 1, next === -1 ? undefined : next)
+    const row = dashboardRow('Redis Cluster')
     expect(row.map((p) => p.title)).toEqual([
       'Cluster state',
       'Cluster slots',
@@ -127,20 +112,7 @@ describe('the Redis Cluster row and alerts end to end (cluster, the service, pro
           .replaceAll('$__rate_interval', '15s'),
       })),
     )
-    const empty = new Set(queries.map((q) => q.what))
-    await waitFor(
-      async () => {
-        for (const q of queries) {
-          if (!empty.has(q.what)) continue
-          const r = await query(q.expr)
-          if (r.data.result.some((s) => Number.isFinite(Number(s.value[1])))) empty.delete(q.what)
-        }
-        return empty.size === 0
-      },
-      { timeoutMs: 60_000, intervalMs: 1_000, what: 'every cluster row query to return data' },
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}; still empty: ${[...empty].join(', ')}`)
-    })
+    await waitForEveryQueryData(api, queries, 'every cluster row query to return data')
     const state = await query(`redis_cluster_state{job="redis-pool-monitor"}`)
     expect(state.data.result.map((s) => s.value[1])).toEqual(['1'])
   }, 90_000)
@@ -151,14 +123,7 @@ describe('the Redis Cluster row and alerts end to end (cluster, the service, pro
     try {
       const firing = await waitFor(
         async () => {
-          const r = await getJson<{
-            data: { alerts: Array<{ labels: Record<string, string>; state: string }> }
-          }>(`${api}/api/v1/alerts`)
-          const names = new Set(
-            r.data.alerts
-              .filter((a) => a.state === 'firing' && a.labels.job === 'redis-pool-monitor')
-              .map((a) => a.labels.alertname),
-          )
+          const names = await firingAlerts(api, 'redis-pool-monitor')
           return names.has('RedisClusterStateFail') && names.has('RedisClusterSlotsFail') ? names : undefined
         },
         { timeoutMs: 60_000, intervalMs: 1_000, what: 'both cluster alerts firing' },

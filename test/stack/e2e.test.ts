@@ -9,15 +9,15 @@ import { waitFor } from '../helpers/wait-for.js'
 import {
   type AlertsResult,
   type Child,
-  type DashboardJson,
   getJson,
   PROMETHEUS_DIR,
-  type QueryResult,
-  ROOT,
+  queryPrometheus,
   type RuleFile,
+  readDashboard,
   readYaml,
   ruleFiles,
   startChild,
+  waitForEveryQueryData,
   waitForReady,
   withShortFor,
 } from './support.js'
@@ -160,8 +160,7 @@ describe('the monitoring stack end to end (redis-server, the service, prometheus
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
-  const query = async (expr: string) =>
-    getJson<QueryResult>(`${api}/api/v1/query?query=${encodeURIComponent(expr)}`)
+  const query = (expr: string) => queryPrometheus(api, expr)
 
   it('scrapes the service with the job name from prometheus/prometheus.yml', async () => {
     const result = await waitFor(
@@ -184,7 +183,7 @@ describe('the monitoring stack end to end (redis-server, the service, prometheus
   })
 
   it('answers every dashboard query with data after a short workload', async () => {
-    const dashboard = readYaml<DashboardJson>(join(ROOT, 'grafana', 'dashboards', 'redis-pool-monitor.json'))
+    const dashboard = readDashboard()
     // The Redis Cluster row needs a cluster: cluster-stack.test.ts runs it against one. The
     // replica-set panels need replicas and Sentinels: sentinel-stack.test.ts.
     const queries = dashboard.panels
@@ -202,20 +201,7 @@ describe('the monitoring stack end to end (redis-server, the service, prometheus
           !/redis_cluster_|redis_sentinel_|redis_master_link_up|redis_connected_slave_offset/.test(q.expr),
       )
     expect(queries.length).toBeGreaterThan(15)
-    const empty = new Set(queries.map((q) => q.what))
-    await waitFor(
-      async () => {
-        for (const q of queries) {
-          if (!empty.has(q.what)) continue
-          const result = await query(q.expr)
-          if (result.data.result.some((s) => Number.isFinite(Number(s.value[1])))) empty.delete(q.what)
-        }
-        return empty.size === 0
-      },
-      { timeoutMs: 60_000, intervalMs: 1_000, what: 'every dashboard query to return data' },
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}; still empty: ${[...empty].join(', ')}`)
-    })
+    await waitForEveryQueryData(api, queries, 'every dashboard query to return data')
   }, 90_000)
 
   it('evaluates every alert rule without error against the real service', async () => {

@@ -6,11 +6,21 @@ import { stringify } from 'yaml'
 import { freePort, type RedisServer, startRedis } from '../helpers/redis-server.js'
 import { runService, type ServiceProcess } from '../helpers/service-process.js'
 import { waitFor } from '../helpers/wait-for.js'
-import { type Child, getJson, PROMETHEUS_DIR, readYaml, run, startChild, waitForReady } from './support.js'
+import {
+  type Child,
+  EXAMPLE_SERVICE,
+  getJson,
+  PROMETHEUS_DIR,
+  readYaml,
+  run,
+  SCRAPE_THROUGH_SERVICE_RELABEL,
+  startChild,
+  waitForReady,
+} from './support.js'
 
 const FLEET = join(PROMETHEUS_DIR, 'examples', 'fleet.yml')
 const SHARDED = join(PROMETHEUS_DIR, 'examples', 'fleet-sharded.yml')
-const SERVICE = 'redis-pool-monitor:9122'
+const SERVICE = EXAMPLE_SERVICE
 
 interface Job {
   job_name: string
@@ -37,11 +47,7 @@ describe('prometheus/examples/fleet.yml and fleet-sharded.yml', () => {
   it('send each Redis to /scrape?target= on the service, the Redis as instance', () => {
     const job = readYaml<Config>(FLEET).scrape_configs[0]!
     expect(job.metrics_path).toBe('/scrape')
-    expect(job.relabel_configs).toEqual([
-      { source_labels: ['__address__'], target_label: '__param_target' },
-      { source_labels: ['__param_target'], target_label: 'instance' },
-      { target_label: '__address__', replacement: SERVICE },
-    ])
+    expect(job.relabel_configs).toEqual(SCRAPE_THROUGH_SERVICE_RELABEL)
     // The sharded file is the same job with hashmod + keep in front.
     const sharded = readYaml<Config>(SHARDED).scrape_configs[0]!
     expect(sharded.relabel_configs.slice(2)).toEqual(job.relabel_configs)

@@ -6,22 +6,19 @@ import { type SentinelSet, startSentinelSet } from '../helpers/sentinel.js'
 import { runService, type ServiceProcess } from '../helpers/service-process.js'
 import { waitFor } from '../helpers/wait-for.js'
 import {
-  type AlertsResult,
-  type DashboardJson,
-  EXAMPLE_SERVICE,
+  dashboardRow,
   type ExamplePrometheus,
+  expectDiscoveredThroughScrape,
+  firingAlerts,
   getJson,
-  type ExampleScrapeJob as Job,
   PROMETHEUS_DIR,
-  type QueryResult,
-  ROOT,
-  readYaml,
+  queryPrometheus,
   run,
   startExamplePrometheus,
+  waitForEveryQueryData,
 } from './support.js'
 
 const EXAMPLE = join(PROMETHEUS_DIR, 'examples', 'redis-sentinel.yml')
-const SERVICE = EXAMPLE_SERVICE
 
 describe('prometheus/examples/redis-sentinel.yml (every node and Sentinel through /scrape)', () => {
   it('passes promtool check config', async () => {
@@ -30,16 +27,7 @@ describe('prometheus/examples/redis-sentinel.yml (every node and Sentinel throug
   })
 
   it('discovers nodes at /discover-nodes and sends each to /scrape?target= on the service', () => {
-    const job = readYaml<{ scrape_configs: Job[] }>(EXAMPLE).scrape_configs.find(
-      (j) => j.job_name === 'redis-sentinel',
-    )
-    expect(job?.http_sd_configs?.[0]?.url).toBe(`http://${SERVICE}/discover-nodes`)
-    expect(job?.metrics_path).toBe('/scrape')
-    expect(job?.relabel_configs).toEqual([
-      { source_labels: ['__address__'], target_label: '__param_target' },
-      { source_labels: ['__param_target'], target_label: 'instance' },
-      { target_label: '__address__', replacement: SERVICE },
-    ])
+    expectDiscoveredThroughScrape(EXAMPLE, 'redis-sentinel', '/discover-nodes')
   })
 })
 
@@ -78,16 +66,8 @@ describe('the Replication and Sentinel row and alerts end to end (Sentinels, the
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
-  const query = async (expr: string) =>
-    getJson<QueryResult>(`${api}/api/v1/query?query=${encodeURIComponent(expr)}`)
-  const firing = async (job: string) => {
-    const r = await getJson<AlertsResult>(`${api}/api/v1/alerts`)
-    return new Set(
-      r.data.alerts
-        .filter((a) => a.state === 'firing' && a.labels.job === job)
-        .map((a) => a.labels.alertname),
-    )
-  }
+  const query = (expr: string) => queryPrometheus(api, expr)
+  const firing = (job: string) => firingAlerts(api, job)
 
   it('discovers the master, the replica and the three Sentinels, each a /scrape target with its role', async () => {
     const targets = await waitFor(
@@ -113,13 +93,7 @@ describe('the Replication and Sentinel row and alerts end to end (Sentinels, the
   }, 60_000)
 
   it("answers every query of the dashboard's Replication and Sentinel row with data, from the service's job or the discovered one", async () => {
-    const dashboard = readYaml<DashboardJson>(join(ROOT, 'grafana', 'dashboards', 'redis-pool-monitor.json'))
-    const start = dashboard.panels.findIndex(
-      (p) => p.type === 'row' && p.title === 'Replication and Sentinel',
-    )
-    expect(start).toBeGreaterThan(0)
-    const next = dashboard.panels.findIndex((p, i) => i > start && p.type === 'row')
-    const row = dashboard.panels.slice(start + 1, next === -1 ? undefined : next)
+    const row = dashboardRow('Replication and Sentinel')
     expect(row.map((p) => p.title)).toEqual([
       'Replication role',
       'Replication offset lag',
@@ -127,29 +101,19 @@ describe('the Replication and Sentinel row and alerts end to end (Sentinels, the
       'Sentinel quorum',
       'Failovers',
     ])
+    // Each query counts as answered when either job's series answer it.
     const queries = row.flatMap((panel) =>
-      (panel.targets ?? []).map((t) => ({ what: `${panel.title} [${t.refId}]`, expr: t.expr })),
+      (panel.targets ?? []).flatMap((t) =>
+        ['redis-pool-monitor', 'redis-sentinel'].map((job) => ({
+          what: `${panel.title} [${t.refId}]`,
+          expr: t.expr
+            .replaceAll('$job', job)
+            .replaceAll('$instance', '.+')
+            .replaceAll('$__rate_interval', '15s'),
+        })),
+      ),
     )
-    const empty = new Set(queries.map((q) => q.what))
-    await waitFor(
-      async () => {
-        for (const q of queries) {
-          if (!empty.has(q.what)) continue
-          for (const job of ['redis-pool-monitor', 'redis-sentinel']) {
-            const expr = q.expr
-              .replaceAll('$job', job)
-              .replaceAll('$instance', '.+')
-              .replaceAll('$__rate_interval', '15s')
-            const r = await query(expr)
-            if (r.data.result.some((s) => Number.isFinite(Number(s.value[1])))) empty.delete(q.what)
-          }
-        }
-        return empty.size === 0
-      },
-      { timeoutMs: 60_000, intervalMs: 1_000, what: 'every row query to return data' },
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}; still empty: ${[...empty].join(', ')}`)
-    })
+    await waitForEveryQueryData(api, queries, 'every row query to return data')
     const quorum = await query('redis_sentinel_master_ckquorum_status{job="redis-sentinel"}')
     expect(quorum.data.result.map((s) => s.value[1])).toEqual(['1', '1', '1'])
   }, 90_000)

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { expect } from 'vitest'
 import { parse, stringify } from 'yaml'
 import * as cacheDefinitions from '../../src/metrics/cache.js'
 import * as clusterDefinitions from '../../src/metrics/cluster.js'
@@ -282,4 +283,78 @@ export interface AlertsResult {
 /** The generated Grafana dashboard, as far as the tests read it. */
 export interface DashboardJson {
   panels: Array<{ type: string; title: string; targets?: Array<{ expr: string; refId: string }> }>
+}
+
+/**
+ * The relabelling every /scrape example job ends with: the Redis address becomes `?target=` and the
+ * `instance` label, and Prometheus dials the service instead.
+ */
+export const SCRAPE_THROUGH_SERVICE_RELABEL = [
+  { source_labels: ['__address__'], target_label: '__param_target' },
+  { source_labels: ['__param_target'], target_label: 'instance' },
+  { target_label: '__address__', replacement: EXAMPLE_SERVICE },
+]
+
+/**
+ * Asserts that job `jobName` of the example file discovers its targets at `discoveryPath` on the
+ * service (HTTP SD) and sends each to /scrape?target= on the service.
+ */
+export function expectDiscoveredThroughScrape(example: string, jobName: string, discoveryPath: string): void {
+  const job = readYaml<{ scrape_configs: ExampleScrapeJob[] }>(example).scrape_configs.find(
+    (j) => j.job_name === jobName,
+  )
+  expect(job?.http_sd_configs?.[0]?.url).toBe(`http://${EXAMPLE_SERVICE}${discoveryPath}`)
+  expect(job?.metrics_path).toBe('/scrape')
+  expect(job?.relabel_configs).toEqual(SCRAPE_THROUGH_SERVICE_RELABEL)
+}
+
+/** An instant query against a running Prometheus' HTTP API. */
+export const queryPrometheus = (api: string, expr: string) =>
+  getJson<QueryResult>(`${api}/api/v1/query?query=${encodeURIComponent(expr)}`)
+
+/** Names of the alerts firing on series of job `job`. */
+export async function firingAlerts(api: string, job: string): Promise<Set<string | undefined>> {
+  const r = await getJson<AlertsResult>(`${api}/api/v1/alerts`)
+  return new Set(
+    r.data.alerts.filter((a) => a.state === 'firing' && a.labels.job === job).map((a) => a.labels.alertname),
+  )
+}
+
+/** The generated Grafana dashboard of grafana/dashboards/. */
+export const readDashboard = () =>
+  readYaml<DashboardJson>(join(ROOT, 'grafana', 'dashboards', 'redis-pool-monitor.json'))
+
+/** The panels of the dashboard row titled `title` (fails the test when there is no such row). */
+export function dashboardRow(title: string): DashboardJson['panels'] {
+  const panels = readDashboard().panels
+  const start = panels.findIndex((p) => p.type === 'row' && p.title === title)
+  expect(start).toBeGreaterThan(0)
+  const next = panels.findIndex((p, i) => i > start && p.type === 'row')
+  return panels.slice(start + 1, next === -1 ? undefined : next)
+}
+
+/**
+ * Waits until each `what` has answered with a finite value through at least one of its
+ * expressions (a query may be listed several times under one `what`, once per job to try); the
+ * failure names every `what` still empty.
+ */
+export async function waitForEveryQueryData(
+  api: string,
+  queries: ReadonlyArray<{ what: string; expr: string }>,
+  what: string,
+): Promise<void> {
+  const empty = new Set(queries.map((q) => q.what))
+  await waitFor(
+    async () => {
+      for (const q of queries) {
+        if (!empty.has(q.what)) continue
+        const result = await queryPrometheus(api, q.expr)
+        if (result.data.result.some((s) => Number.isFinite(Number(s.value[1])))) empty.delete(q.what)
+      }
+      return empty.size === 0
+    },
+    { timeoutMs: 60_000, intervalMs: 1_000, what },
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; still empty: ${[...empty].join(', ')}`)
+  })
 }
