@@ -38,25 +38,32 @@ async function sustainEventLoopPressure(blockMs: number, cycles: number): Promis
 }
 
 describe('@fastify/under-pressure', () => {
-  it('answers 503 on /health/ready under event-loop pressure while /health/live and /metrics answer 200', async () => {
+  it('answers 503 with Retry-After: 10 on /health/ready, /health and /status under event-loop pressure while /health/live and /metrics answer 200', async () => {
     // A loaded machine can show a delay on its own right after start-up: begin from a calm loop.
     await waitFor(async () => (await app.inject('/health/ready')).statusCode === 200, {
       timeoutMs: 10_000,
       what: '/health/ready to answer 200 before the pressure',
     })
+    const scoped = ['/health/ready', '/health', '/status']
     const seen = await waitFor(
       async () => {
         await sustainEventLoopPressure(400, 3)
-        const [ready, live, metrics] = await Promise.all([
-          app.inject('/health/ready'),
-          app.inject('/health/live'),
-          app.inject('/metrics'),
-        ])
-        return ready.statusCode === 503 ? { ready, live, metrics } : undefined
+        const [live, metrics, ...answers] = await Promise.all(
+          ['/health/live', '/metrics', ...scoped].map((url) => app.inject(url)),
+        )
+        return answers.every((res) => res.statusCode === 503)
+          ? { live: live!, metrics: metrics!, answers }
+          : undefined
       },
-      { timeoutMs: 10_000, what: 'under-pressure to answer 503' },
+      { timeoutMs: 10_000, what: 'under-pressure to answer 503 on every route in its scope' },
     )
-    expect(seen.ready.json()).toMatchObject({ statusCode: 503, code: 'FST_UNDER_PRESSURE' })
+    for (const [i, res] of seen.answers.entries()) {
+      expect({ url: scoped[i], retryAfter: res.headers['retry-after'] }).toEqual({
+        url: scoped[i],
+        retryAfter: '10',
+      })
+      expect(res.json()).toMatchObject({ statusCode: 503, code: 'FST_UNDER_PRESSURE' })
+    }
     expect(seen.live.statusCode).toBe(200)
     expect(seen.metrics.statusCode).toBe(200)
   })
