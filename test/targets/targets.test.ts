@@ -65,14 +65,15 @@ describe('parseTarget: the /scrape target forms', () => {
   })
 
   it('refuses other schemes, bad ports, bad paths, queries and garbage', () => {
+    const NOT_A_TARGET = 'the target is not redis://host:port, rediss://host:port or host:port'
     expect(problem('http://10.0.0.5:6379')).toMatch(/scheme "http"/)
-    expect(problem('10.0.0.5:0')).toMatch(/port/)
-    expect(problem('10.0.0.5:70000')).toBeDefined()
+    expect(problem('10.0.0.5:0')).toBe('the port is not 1 to 65535')
+    expect(problem('10.0.0.5:70000')).toBe(NOT_A_TARGET)
     expect(problem('10.0.0.5:6379/abc')).toMatch(/database/)
     expect(problem('redis://10.0.0.5:6379?db=1')).toMatch(/query/)
-    expect(problem('::1:6379')).toBeDefined()
+    expect(problem('::1:6379')).toBe(NOT_A_TARGET) // IPv6 needs [addr]:port
     expect(problem('')).toMatch(/empty/)
-    expect(problem('a b:6379')).toBeDefined()
+    expect(problem('a b:6379')).toBe(NOT_A_TARGET)
   })
 })
 

@@ -190,7 +190,7 @@ describe('redis-pool-monitor status exit codes', () => {
       expect(json.status).toBe('CRITICAL')
       expect(json.exit_code).toBe(2)
       expect(json.memory_usage_percent).toBeGreaterThanOrEqual(90)
-      expect(json.reasons).toHaveLength(1)
+      expect(json.reasons).toEqual([`memory ${json.memory_usage_percent}% of maxmemory >= 90%`])
     } finally {
       await client.flushall()
       await client.call('CONFIG', 'SET', 'maxmemory', '0')

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
@@ -14,7 +15,6 @@ import { ROOT } from '../helpers/service-process.js'
 import { waitFor } from '../helpers/wait-for.js'
 import { NO_SQLITE_REASON, SQLITE, sampleAt, tempDir } from '../history/support.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const ARTIFACTS = join(ROOT, 'test-artifacts')
 const CHART_IDS = ['memory', 'hit-rate', 'ops', 'latency', 'pool', 'breaker']
 
@@ -33,6 +33,9 @@ beforeAll(async () => {
       KEY_GROUPS: 'user:*,session:*,cart:*',
       // The first pass runs before the workload has written keys: scan again soon.
       KEY_GROUPS_INTERVAL_MS: '1000',
+      // A loaded machine can take over 50 ms for a PING: the page's verdict here is about Redis.
+      STATUS_LATENCY_WARNING_MS: '2000',
+      STATUS_LATENCY_CRITICAL_MS: '2500',
     }),
     workload: true,
   })
@@ -98,18 +101,26 @@ describe('GET / and its assets', () => {
   })
 })
 
-// npm test's pretest installs chromium as root, so under CI its absence is a failure, not a skip.
-const hasChromium = existsSync(CHROMIUM) || process.env['CI'] !== undefined
-const browserTitle = hasChromium
-  ? 'the status page in headless Chromium'
-  : `the status page in headless Chromium (skipped: ${CHROMIUM} is missing; install it with apt-get install chromium)`
+/**
+ * chromium where npm test's pretest looks for it and installs it (scripts/ensure-system-tools.js:
+ * `command -v chromium`, apt-get as root): on PATH. Missing, the page tests fail; they never skip.
+ */
+function chromiumOnPath(): string {
+  const found = spawnSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' })
+  const path = found.stdout.trim()
+  if (found.status !== 0 || path === '')
+    throw new Error(
+      'chromium is not on PATH: run node scripts/ensure-system-tools.js (npm test does) or apt-get install chromium',
+    )
+  return path
+}
 
-describe.skipIf(!hasChromium)(browserTitle, () => {
+describe('the status page in headless Chromium', () => {
   let browser: Browser
 
   beforeAll(async () => {
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: chromiumOnPath(),
       args: [
         '--headless',
         '--no-sandbox',
@@ -164,7 +175,14 @@ describe.skipIf(!hasChromium)(browserTitle, () => {
       timeoutMs: 30_000,
       what: 'the key-group table',
     })
-    expect(await page.locator('#status').textContent()).toMatch(/^(OK|WARNING|CRITICAL)$/)
+    // No maxmemory, relaxed latency, the workload's cache hit rate: OK once the hit rate is judged,
+    // as /status says, with no reasons listed.
+    await waitFor(async () => (await page.locator('#status').textContent()) === 'OK', {
+      timeoutMs: 30_000,
+      what: 'the status badge to read OK',
+    })
+    expect(await page.locator('#reasons li').count()).toBe(0)
+    expect((await app.inject('/status')).json()).toMatchObject({ status: 'OK', reasons: [] })
     expect(await page.locator('#v-version').textContent()).toMatch(/^\d+\.\d+\.\d+$/)
     expect(await page.locator('#groups tbody').textContent()).toContain('user:*')
 
