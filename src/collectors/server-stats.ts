@@ -65,6 +65,8 @@ export interface ServerStats extends EventSource<ServerStatsEvents> {
   commandDenied: CommandDenied
   collect(options: { timeoutMs: number }): Promise<CollectResult>
   status(input: StatusRequest): StatusReport
+  /** Settles once the first background collection has (bounded by `backgroundTimeoutMs`). */
+  firstCollection(): Promise<void>
   /** Samples oldest first: the newest `historySize` without a query. */
   history(query?: HistoryQuery): HistorySample[]
   start(): void
@@ -141,6 +143,7 @@ export function createServerStats(options: ServerStatsOptions): ServerStats {
     commandDenied,
     collect: scrape.collect,
     status: statusHistory.status,
+    firstCollection: statusHistory.firstCollection,
     history: statusHistory.history,
     on: events.on,
     off: events.off,

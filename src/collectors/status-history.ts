@@ -84,6 +84,11 @@ export interface StatusHistory {
   status(input: StatusRequest): StatusReport
   /** Samples oldest first: the newest `historySize` without a query. */
   history(query?: HistoryQuery): HistorySample[]
+  /**
+   * Settles once the first background collection has (one `backgroundTimeoutMs` at most after
+   * start()), so a /status asked in the first moments judges that collection rather than none.
+   */
+  firstCollection(): Promise<void>
   start(): void
   close(): void
 }
@@ -107,6 +112,7 @@ export function createStatusHistory(options: StatusHistoryOptions): StatusHistor
     .map((s) => ({ available: s.available, hits: s.keyspace_hits ?? 0, misses: s.keyspace_misses ?? 0 }))
   let timer: NodeJS.Timeout | undefined
   let closed = false
+  let first: Promise<void> | undefined
   const watcher = options.emit
     ? createStatusWatcher({
         thresholds,
@@ -226,9 +232,14 @@ export function createStatusHistory(options: StatusHistoryOptions): StatusHistor
   return {
     status,
     history: (query) => store.query(query ?? { limit: options.historySize }).map(listed),
+    firstCollection: () =>
+      (first ?? Promise.resolve()).then(
+        () => {},
+        () => {},
+      ),
     start() {
-      if (timer || closed) return
-      sample().finally(schedule)
+      if (first || closed) return
+      first = sample().finally(schedule)
     },
     close() {
       closed = true
