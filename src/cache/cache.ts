@@ -7,6 +7,7 @@ import { CacheClosedError, CacheDecodeError, ErrorType } from '../errors.js'
 import { OTHER_NAMESPACE } from '../metrics/cache.js'
 import { classifyError, toPublicError } from '../monitor/classify.js'
 import type { PoolMonitor } from '../monitor/types.js'
+import { isRedirection } from '../redis/reply-error.js'
 import { encodeValue } from './json.js'
 import { attachCacheMetrics } from './metrics.js'
 import { createNearCache, type NearCache } from './near-cache.js'
@@ -77,9 +78,6 @@ interface Namespace {
   near: boolean
   count: Record<'hit' | 'miss' | 'fallback_hit' | 'fallback_miss' | 'error', () => void>
 }
-
-/** Reply errors of a Redis Cluster node asked for a key of another node's slot. */
-const REDIRECTION = /^(MOVED|ASK) /
 
 /** Keys written or deleted while in fallback are deleted in Redis this many at a time on recovery. */
 const DEL_BATCH = 100
@@ -291,7 +289,7 @@ export function createCache(options: CacheOptions): Cache {
       const type = classifyError(err)
       // A timeout already took the whole command timeout: no second try through the pool.
       if (type === ErrorType.connection) return monitor.call('get', key)
-      if (type === ErrorType.reply && REDIRECTION.test(err instanceof Error ? err.message : '')) {
+      if (type === ErrorType.reply && isRedirection(err)) {
         // A Redis Cluster: the tracked connection talks to one node, and keys of other nodes'
         // slots answer MOVED. Tracking per node is not worth its complexity here; the pool
         // routes by slot, so reads go through it from now on.

@@ -69,16 +69,6 @@ export interface Collector<T = unknown> {
   close?(): void | Promise<void>
 }
 
-/** ioredis' ReplyError and the pool's RPM_REPLY: Redis answered, with an error. */
-export function isReplyError(err: unknown): boolean {
-  const e = err as { code?: string; name?: string; message?: string }
-  return (
-    e?.code === 'RPM_REPLY' ||
-    e?.name === 'ReplyError' ||
-    /unknown command|unknown subcommand|NOPERM|disabled/i.test(String(e?.message ?? err))
-  )
-}
-
 interface FamilyDef {
   name: string
   help: string

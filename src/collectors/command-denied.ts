@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { aclMetrics, OTHER_COMMAND, SERVICE_COMMANDS } from '../metrics/acl.js'
+import { replyCode, replyText } from '../redis/reply-error.js'
 import { type Collector, gauge, type RedisCommander } from './collector.js'
 
 /** Commands whose first argument is a subcommand in ACL names (`memory|usage`). */
@@ -26,17 +27,18 @@ export function aclName(command: string, args: readonly unknown[] = []): string 
     : name
 }
 
-/**
- * An ACL refusal: `NOPERM this user has no permissions to run the '...' command` or `... access one
- * of the keys`, as ioredis gives it or wrapped by the PoolMonitor (`Redis replied with an error: NOPERM ...`).
- */
-export function isNoPerm(err: unknown): boolean {
-  return /(^|: )NOPERM\b/.test(String((err as { message?: unknown })?.message ?? ''))
-}
+/** An ACL refusal (reply code NOPERM), as ioredis gives it or wrapped by the PoolMonitor. */
+export const isNoPerm = (err: unknown): boolean => replyCode(err) === 'NOPERM'
 
-/** What to add to the user for a refusal: the command, or read access to keys. */
+/**
+ * What to add to the user for a refusal: read access to keys when Redis says a key was refused
+ * (7.0: `NOPERM this user has no permissions to access one of the keys used as arguments`; 7.2:
+ * `… to access a key`), else the command (`… has no permissions to run the 'set' command`). Both
+ * share the code NOPERM, so only the text tells them apart; test/monitor/ioredis-errors.test.ts
+ * pins both against a real server.
+ */
 export function permissionFor(command: string, err: unknown): string {
-  return /\bkeys?\b/i.test(String((err as { message?: unknown })?.message ?? '')) ? '%R~*' : `+${command}`
+  return /\bkeys?\b/i.test(replyText(err) ?? '') ? '%R~*' : `+${command}`
 }
 
 export interface CommandDenied extends Collector<never> {

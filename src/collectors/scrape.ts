@@ -2,11 +2,11 @@ import type { Logger } from 'pino'
 import { Gauge, type Registry } from 'prom-client'
 import { ScrapeTimeoutError } from '../errors.js'
 import { serverMetrics, serviceMetrics } from '../metrics/definitions.js'
+import { isReplyError } from '../redis/reply-error.js'
 import { withTimeout } from '../timeout.js'
 import {
   type Collector,
   gauge,
-  isReplyError,
   type OptionalCommand,
   type ReadContext,
   type RedisCommander,

@@ -1,11 +1,11 @@
 import type { Registry } from 'prom-client'
 import { sentinelInfoFields, sentinelMetrics } from '../metrics/sentinel.js'
+import { isReplyError, replyText } from '../redis/reply-error.js'
 import {
   type Collector,
   fromInfo,
   fromReading,
   gauge,
-  isReplyError,
   type RedisCommander,
   type Sample,
   type View,
@@ -145,15 +145,8 @@ async function ckquorum(redis: RedisCommander, name: string): Promise<SentinelCk
   } catch (err) {
     // NOQUORUM is Sentinel's answer, not a failed collection: it is what the family reports.
     if (!isReplyError(err)) throw err
-    return { ok: false, message: replyMessage(err) }
+    return { ok: false, message: replyText(err) ?? String(err) }
   }
-}
-
-/** The Redis error text without the pool's wrapper prefix. */
-function replyMessage(err: unknown): string {
-  const e = err as { message?: string; cause?: { message?: string } }
-  const message = e.cause?.message ?? e.message ?? String(err)
-  return message.replace(/^Redis replied with an error: /, '')
 }
 
 /** SENTINEL MASTERS, then per master its Sentinels, replicas and CKQUORUM, all at once. */

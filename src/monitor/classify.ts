@@ -7,6 +7,7 @@ import {
   PoolExhaustedError,
   RedisReplyError,
 } from '../errors.js'
+import { replyCode } from '../redis/reply-error.js'
 import { COMMAND_TIMED_OUT } from '../redis/timeout-sweep.js'
 
 /** Socket and DNS error codes: the connection failed, whatever the message says. */
@@ -36,8 +37,13 @@ export const IOREDIS_CONNECTION_MESSAGES = [
   'Connection is closed',
 ] as const
 
-/** Replies that mean the connection itself is unusable, not that the command was wrong. */
-const CONNECTION_REPLY_PREFIXES = ['NOAUTH', 'WRONGPASS', 'LOADING', 'MASTERDOWN']
+/** Reply codes that mean the connection itself is unusable, not that the command was wrong. */
+export const CONNECTION_REPLY_CODES: ReadonlySet<string> = new Set([
+  'NOAUTH',
+  'WRONGPASS',
+  'LOADING',
+  'MASTERDOWN',
+])
 
 interface ErrorLike {
   name?: unknown
@@ -62,11 +68,8 @@ export function classifyError(err: unknown): ErrorType {
   if (code === 'RPM_COMMAND_TIMEOUT') return ErrorType.timeout
   if (code === 'RPM_CONNECTION' || code === 'RPM_POOL_CLOSED') return ErrorType.connection
   if (code === 'RPM_REPLY') return ErrorType.reply
-  if (name === 'ReplyError') {
-    return CONNECTION_REPLY_PREFIXES.some((p) => message.startsWith(p))
-      ? ErrorType.connection
-      : ErrorType.reply
-  }
+  const reply = replyCode(err)
+  if (reply !== undefined) return CONNECTION_REPLY_CODES.has(reply) ? ErrorType.connection : ErrorType.reply
   // ioredis' own error classes, by name (a second copy of ioredis would defeat instanceof).
   if (name === 'MaxRetriesPerRequestError') return ErrorType.connection
   if (typeof code === 'string' && CONNECTION_CODES.has(code)) return ErrorType.connection

@@ -12,6 +12,7 @@ import { createClusterTopology } from '../redis/cluster-topology.js'
 import { createConnection, MAX_REPLY_BYTES, MAXCLIENTS_EVENT } from '../redis/connection.js'
 import { formatHostPort } from '../redis/endpoint.js'
 import { coalesceWrites, type MultiplexPool, type PooledConnection } from '../redis/multiplex-pool.js'
+import { isRedirection, replyCode } from '../redis/reply-error.js'
 import {
   createSentinelTopology,
   isSentinelOptions,
@@ -47,9 +48,6 @@ const MAX_REDIRECTIONS = 5
 
 /** An operation's send on an acquired connection; `asking` precedes it with ASKING (an ASK redirect). */
 type Send<T> = (conn: PooledConnection, startedAt: number, asking: boolean) => Promise<T>
-
-/** Replies that say a lease's keys live on another node: the caller mixed slots. */
-const FOREIGN_SLOT_REPLY = /^(MOVED|ASK|CROSSSLOT) /
 
 /**
  * A pool of real ioredis connections to one Redis, instrumented: every operation is timed into
@@ -482,7 +480,7 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
       else breaker.onNeutral()
       // A lease is pinned to one node: a key of another slot comes back as MOVED/ASK/CROSSSLOT.
       // The slot map still learns from it; the caller gets the coded error, not a raw redirect.
-      if (type === ErrorType.reply && FOREIGN_SLOT_REPLY.test(String((err as Error).message))) {
+      if (type === ErrorType.reply && (isRedirection(err) || replyCode(err) === 'CROSSSLOT')) {
         topology.onReplyError(err)
         throw new CrossSlotError(
           `a leased connection serves the slot of its key only (${(err as Error).message})`,
@@ -504,7 +502,7 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
     }
     // Every key of a batch is in one slot (routeBatch checks), so a redirection names them all.
     const first = out.find(([err]) => err)?.[0]
-    return first && /^(MOVED|ASK) /.test(first.message) ? first : undefined
+    return first && isRedirection(first) ? first : undefined
   }
 
   /** Pipeline/transaction replies: a transport failure fails the operation, reply errors stay per command. */
@@ -527,7 +525,7 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
         } catch (err) {
           // A transaction sent to the wrong node aborts (EXECABORT) with the MOVED of its commands.
           const previous = (err as { previousErrors?: Error[] }).previousErrors?.[0]
-          throw previous && /^(MOVED|ASK) /.test(previous.message) ? previous : err
+          throw previous && isRedirection(previous) ? previous : err
         }
       }
       // ASKING applies to the one command after it: interleave it, then drop its replies.

@@ -11,6 +11,7 @@ import {
   type MultiplexPoolStats,
   type PooledConnection,
 } from './multiplex-pool.js'
+import { redirectionOf, replyCode } from './reply-error.js'
 import type { PoolTopology, Redirect, RedisArg, RedisCommand } from './topology.js'
 
 export const CLUSTER_SLOTS = 16_384
@@ -60,8 +61,6 @@ interface NodePool {
   address: string
   pool: MultiplexPool
 }
-
-const REDIRECT = /^(MOVED|ASK) (\d+) (\S*)$/
 
 const addressOf = (host: string, port: number) =>
   host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
@@ -323,20 +322,18 @@ export function createClusterTopology(options: ClusterTopologyOptions): ClusterT
     },
 
     onReplyError(err): Redirect | undefined {
-      if (!(err instanceof Error) || err.name !== 'ReplyError') return undefined
-      const message = err.message
-      if (message.startsWith('CLUSTERDOWN')) {
+      if (replyCode(err) === 'CLUSTERDOWN') {
         clusterDownSince ??= Date.now()
         refreshSoon()
         return undefined
       }
-      const match = REDIRECT.exec(message)
-      if (!match) return undefined
-      const node = parseAddress(match[3] ?? '', options.seed.host)
+      const redirection = redirectionOf(err)
+      if (!redirection) return undefined
+      const node = parseAddress(redirection.address, options.seed.host)
       if (!node) return undefined
       const target = nodePool(node)
-      if (match[1] === 'ASK') return { type: 'ask', pool: target.pool, asking: true }
-      slots[Number(match[2])] = target
+      if (redirection.type === 'ASK') return { type: 'ask', pool: target.pool, asking: true }
+      slots[redirection.slot] = target
       refreshSoon()
       return { type: 'moved', pool: target.pool, asking: false }
     },

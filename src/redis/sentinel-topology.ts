@@ -5,6 +5,7 @@ import { AbstractConnector, type Redis, type RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
 import { formatHostPort, type HostPort } from './endpoint.js'
 import { createMultiplexPool, type MultiplexPool, type PooledConnection } from './multiplex-pool.js'
+import { replyCode } from './reply-error.js'
 import {
   createSentinelWatcher,
   type SentinelView,
@@ -274,7 +275,7 @@ export function createSentinelTopology(options: SentinelTopologyOptions): Sentin
     routeBatch: () => pool,
     routeLease: () => pool,
     onReplyError(err: unknown, conn?: PooledConnection) {
-      if (conn && /^READONLY/.test(String((err as Error)?.message))) {
+      if (conn && replyCode(err) === 'READONLY') {
         // This connection is on a replica (a demoted master): back to whichever node is master now.
         logger.warn(
           { at: formatHostPortOr(dialled.get(conn.client.options)) },

@@ -1,8 +1,9 @@
 import { ReplyError } from 'ioredis'
 import { describe, expect, it } from 'vitest'
-import { CircuitOpenError, ConnectionError, PoolExhaustedError } from '../../src/errors.js'
+import { CircuitOpenError, ConnectionError, PoolExhaustedError, RedisReplyError } from '../../src/errors.js'
 import { classifyError, redact, toPublicError } from '../../src/monitor/classify.js'
 import { commandLabel, isBlocking } from '../../src/monitor/command-names.js'
+import { isReplyError, replyCode, replyText } from '../../src/redis/reply-error.js'
 
 describe('error classification', () => {
   it.each([
@@ -21,6 +22,15 @@ describe('error classification', () => {
     ['not even an error', 'other'],
   ])('classifies %s as %s', (err, type) => {
     expect(classifyError(err)).toBe(type)
+  })
+
+  it("reads a reply's code from ioredis' ReplyError and from the pool's RPM_REPLY, never from other errors' text", () => {
+    expect(replyCode(new ReplyError('NOPERM User u has no permissions'))).toBe('NOPERM')
+    const pool = new RedisReplyError('MOVED 3999 127.0.0.1:7001')
+    expect([replyCode(pool), replyText(pool)]).toEqual(['MOVED', 'MOVED 3999 127.0.0.1:7001'])
+    for (const text of ['NOPERM no', 'ERR unknown command', 'MOVED 1 h:1']) {
+      expect([isReplyError(new Error(text)), replyCode(new Error(text))]).toEqual([false, undefined])
+    }
   })
 
   it('removes a secret and its URL-encoded form from a message', () => {
