@@ -18,13 +18,22 @@ const ALL_ROUTES = [
   '/health',
   '/status',
   '/status/history',
+  '/',
+  '/discover-nodes',
+  '/discover-cluster-nodes',
+  '/scrape?target=127.0.0.1:6379',
   '/nope',
 ]
 
-async function hitEverything(s: ServiceProcess): Promise<void> {
-  for (const path of ALL_ROUTES) await s.get(path)
-  await s.get('/metrics', { accept: 'application/openmetrics-text; version=1.0.0' })
-  await s.get('/metrics', { accept: 'application/json' })
+/** Requests every route (and /metrics in both formats and a refused one); returns each status. */
+async function hitEverything(s: ServiceProcess): Promise<Record<string, number>> {
+  const statuses: Record<string, number> = {}
+  for (const path of ALL_ROUTES) statuses[path] = (await s.get(path)).status
+  statuses['/metrics openmetrics'] = (
+    await s.get('/metrics', { accept: 'application/openmetrics-text; version=1.0.0' })
+  ).status
+  statuses['/metrics json'] = (await s.get('/metrics', { accept: 'application/json' })).status
+  return statuses
 }
 
 function metricValue(text: string, series: string): number | undefined {
@@ -50,7 +59,21 @@ afterAll(async () => {
 
 describe('against a password-protected redis-server', () => {
   it('serves every route while Redis is up', async () => {
-    await hitEverything(service)
+    expect(await hitEverything(service)).toEqual({
+      '/metrics': 200,
+      '/health/live': 200,
+      '/health/ready': 200,
+      '/health': 200,
+      '/status': 200,
+      '/status/history': 200,
+      '/': 200,
+      '/discover-nodes': 200, // standalone: the one node
+      '/discover-cluster-nodes': 404, // without REDIS_CLUSTER
+      '/scrape?target=127.0.0.1:6379': 404, // without SCRAPE_TARGETS
+      '/nope': 404,
+      '/metrics openmetrics': 200,
+      '/metrics json': 406,
+    })
     const metrics = await service.get('/metrics')
     expect(metricValue(metrics.body, 'redis_up')).toBe(1)
   })
@@ -65,7 +88,8 @@ describe('against a password-protected redis-server', () => {
       { timeoutMs: 10_000, what: '/health/ready to answer 503' },
     )
     expect(JSON.parse(notReady.body)).toMatchObject({ status: 'not_ready' })
-    expect(JSON.parse(notReady.body).reason).toEqual(expect.any(String))
+    // The probe's failure is the reason, ahead of the breaker it opens.
+    expect(JSON.parse(notReady.body).reason).toMatch(/^redis probe failed: connection: ./)
     expect((await service.get('/health/live')).status).toBe(200)
     const metrics = await service.get('/metrics')
     expect(metrics.status).toBe(200)
