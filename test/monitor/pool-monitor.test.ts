@@ -60,21 +60,23 @@ describe('pool monitor against a real redis-server', () => {
     const { registry } = await monitor({ name: 'families' })
     const { register } = await import('prom-client')
     const names = (await registry.getMetricsAsJSON()).map((m) => m.name)
-    expect(names).toEqual(
-      expect.arrayContaining([
-        'redis_pool_max_connections',
-        'redis_pool_active_connections',
-        'redis_pool_idle_connections',
-        'redis_pool_pending_acquires',
-        'redis_pool_utilization_percent',
-        'redis_pool_acquire_duration_seconds',
-        'redis_operation_duration_seconds',
-        'redis_operation_errors_total',
-        'redis_connection_latency_ms',
-        'redis_circuit_breaker_state',
-        'redis_circuit_breaker_transitions_total',
-      ]),
-    )
+    expect([...names].sort()).toEqual([
+      'redis_circuit_breaker_state',
+      'redis_circuit_breaker_transitions_total',
+      'redis_connection_latency_ms',
+      'redis_operation_duration_seconds',
+      'redis_operation_errors_total',
+      'redis_pool_acquire_duration_seconds',
+      'redis_pool_active_connections',
+      'redis_pool_connection_busy_seconds_total',
+      'redis_pool_connection_refusals_total',
+      'redis_pool_failovers_total',
+      'redis_pool_idle_connections',
+      'redis_pool_max_connections',
+      'redis_pool_pending_acquires',
+      'redis_pool_redirections_total',
+      'redis_pool_utilization_percent',
+    ])
     expect(register.getMetricsAsArray()).toHaveLength(0)
   })
 
