@@ -21,8 +21,12 @@ const modeOf = (info: ParsedInfo) => info.fields['redis_mode'] ?? 'standalone'
 export interface ScrapeOptions {
   /** Where commands go: the service's PoolMonitor, or one /scrape target's connection. */
   redis: RedisCommander
-  /** Receives redis_up, the scrape's own families and every collector's. */
-  registry: Registry
+  /**
+   * Receives redis_up, the scrape's own families and every collector's. Without one nothing is
+   * registered: a /scrape target renders its families from one layout shared by every target
+   * (src/targets/layout.ts), reading `status` and `view`.
+   */
+  registry?: Registry
   logger: Logger
   /** Features to collect, in registration order (see collectors/README.md). */
   collectors: readonly Collector[]
@@ -35,11 +39,21 @@ export interface CollectResult {
   error?: string
 }
 
+/** The scrape's own state, which redis_up and the redis_monitor_* families show. */
+export interface ScrapeStatus {
+  readonly up: boolean
+  /** Seconds the latest collection took; 0 before the first. */
+  readonly durationSeconds: number
+  /** Whether the latest collection failed; false before the first. */
+  readonly failed: boolean
+}
+
 export interface Scrape {
   /** INFO and every collector's read(), raced against `timeoutMs`; never rejects. */
   collect(options: { timeoutMs: number }): Promise<CollectResult>
   /** The latest snapshot while Redis is up, else undefined. */
   view: View
+  readonly status: ScrapeStatus
   /** Starts the collectors' background work. */
   start(): void
   close(): Promise<void>
@@ -63,12 +77,18 @@ export function createScrape(options: ScrapeOptions): Scrape {
   let knownMode: string | undefined
   const unsupported = new Set<string>()
 
-  const registers = [registry]
-  const scrapeDuration = new Gauge({ ...serviceMetrics.scrapeDuration, registers })
-  const lastScrapeError = new Gauge({ ...serviceMetrics.lastScrapeError, registers })
+  let durationSeconds = 0
+  let failed = false
   const view: View = () => (up ? snapshot : undefined)
-  gauge(registry, serverMetrics.up, () => [{ value: up ? 1 : 0 }])
-  for (const collector of collectors) collector.register(registry, view)
+  let scrapeDuration: Gauge | undefined
+  let lastScrapeError: Gauge | undefined
+  if (registry) {
+    const registers = [registry]
+    scrapeDuration = new Gauge({ ...serviceMetrics.scrapeDuration, registers })
+    lastScrapeError = new Gauge({ ...serviceMetrics.lastScrapeError, registers })
+    gauge(registry, serverMetrics.up, () => [{ value: up ? 1 : 0 }])
+    for (const collector of collectors) collector.register(registry, view)
+  }
 
   async function optional<T>(command: OptionalCommand, read: () => Promise<T>): Promise<T | undefined> {
     if (unsupported.has(command)) return undefined
@@ -127,7 +147,8 @@ export function createScrape(options: ScrapeOptions): Scrape {
       if (!up && lastFailure !== undefined) logger.info('Redis answers collections again')
       up = true
       lastFailure = undefined
-      lastScrapeError.set(0)
+      failed = false
+      lastScrapeError?.set(0)
       for (const collector of collectors) collector.observe?.(taken)
       return { ok: true, durationMs: now() - startedAt }
     } catch (err) {
@@ -136,16 +157,29 @@ export function createScrape(options: ScrapeOptions): Scrape {
         logger.warn({ err }, 'collection from Redis failed')
       up = false
       lastFailure = message
-      lastScrapeError.set(1)
+      failed = true
+      lastScrapeError?.set(1)
       return { ok: false, durationMs: now() - startedAt, error: message }
     } finally {
-      scrapeDuration.set((now() - startedAt) / 1000)
+      durationSeconds = (now() - startedAt) / 1000
+      scrapeDuration?.set(durationSeconds)
     }
   }
 
   return {
     collect,
     view,
+    status: {
+      get up() {
+        return up
+      },
+      get durationSeconds() {
+        return durationSeconds
+      },
+      get failed() {
+        return failed
+      },
+    },
     start() {
       for (const collector of collectors) collector.start?.()
     },

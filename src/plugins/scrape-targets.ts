@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Logger } from 'pino'
 import type { Config } from '../config/config.js'
-import { serverSideCollection } from '../targets/collection.js'
+import { createServerSideCollection } from '../targets/collection.js'
 import { createScrapeTargets, type ScrapeTargets } from '../targets/scrape-targets.js'
 
 declare module 'fastify' {
@@ -33,7 +33,7 @@ async function scrapeTargetsPlugin(fastify: FastifyInstance, { config }: ScrapeT
     tls: config.tls,
     commandTimeoutMs: config.pool.commandTimeoutMs,
     logger: fastify.log.child({ component: 'scrape' }) as Logger,
-    createCollection: serverSideCollection,
+    createCollection: createServerSideCollection(),
   })
   fastify.decorate('scrapeTargets', targets)
   fastify.secrets.onReload((next) => targets.reload({ passwords: next.scrape.passwords, tls: next.tls }))

@@ -5,7 +5,6 @@ import {
   collectBudgetMs,
   negotiate,
   notAcceptable,
-  renderOpenMetrics,
   SCRAPE_TIMEOUT_HEADER,
   scrapeBudgetSeconds,
 } from './metrics.js'
@@ -44,7 +43,7 @@ export default async function scrapeRoutes(fastify: FastifyInstance, { config }:
     const budget = scrapeBudgetSeconds(request.headers[SCRAPE_TIMEOUT_HEADER], config.scrapeTimeoutSeconds)
     const text = await fastify.scrapeTargets.scrape(
       { target, checkKeys, timeoutMs: collectBudgetMs(budget) },
-      (registry) => (format === 'openmetrics' ? renderOpenMetrics(registry) : registry.metrics()),
+      format,
     )
     return reply
       .type(format === 'openmetrics' ? Registry.OPENMETRICS_CONTENT_TYPE : Registry.PROMETHEUS_CONTENT_TYPE)

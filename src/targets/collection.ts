@@ -1,32 +1,30 @@
+import { Registry } from 'prom-client'
 import { createCommandDenied } from '../collectors/command-denied.js'
 import { createKeyGroupCollector } from '../collectors/key-group-collector.js'
 import { createScrape } from '../collectors/scrape.js'
 import { notOnSentinel } from '../collectors/sentinel.js'
 import { SERVER_COLLECTORS } from '../collectors/server-collectors.js'
+import type { Family } from './exposition.js'
+import { createTargetLayout } from './layout.js'
 import type { CreateCollection } from './target-state.js'
 
 /**
- * A target's families: every server-side collector /metrics has, on the target's own registry over
- * its own connection, plus key groups of the target's database when the query asks for them
- * (`check-keys`, redis_exporter's parameter), plus redis_monitor_command_denied for the target's
- * user. Key-group passes run in the background while the target stays cached; a scrape serves the
- * latest pass, never waits for one (the first scrapes after a target appears have none yet).
+ * A target's families: every server-side collector /metrics has, over the target's own connection,
+ * plus key groups of the target's database when the query asks for them (`check-keys`,
+ * redis_exporter's parameter), plus redis_monitor_command_denied for the target's user. Key-group
+ * passes run in the background while the target stays cached; a scrape serves the latest pass,
+ * never waits for one (the first scrapes after a target appears have none yet).
+ *
+ * The stateless collectors' families live once in a layout shared by every target this factory
+ * makes (targets/layout.ts); only the stateful ones (key groups, command denied) sit on a small
+ * registry of the target's own.
  */
-export const serverSideCollection: CreateCollection = ({
-  redis: connection,
-  registry,
-  logger,
-  target,
-  checkKeys,
-}) => {
-  const commandDenied = createCommandDenied({ logger })
-  const redis = commandDenied.wrap(connection)
-  return createScrape({
-    redis,
-    registry,
-    logger,
-    collectors: [
-      ...SERVER_COLLECTORS,
+export function createServerSideCollection(): CreateCollection {
+  const layout = createTargetLayout(SERVER_COLLECTORS)
+  return ({ redis: connection, logger, target, checkKeys, now }) => {
+    const commandDenied = createCommandDenied({ logger })
+    const redis = commandDenied.wrap(connection)
+    const stateful = [
       ...(checkKeys.length > 0
         ? // A target may be a Sentinel (discovered ones are): key-group passes start once INFO shows a data node.
           [
@@ -36,6 +34,24 @@ export const serverSideCollection: CreateCollection = ({
           ]
         : []),
       commandDenied,
-    ],
-  })
+    ]
+    const scrape = createScrape({
+      redis,
+      logger,
+      collectors: [...SERVER_COLLECTORS, ...stateful],
+      ...(now ? { now } : {}),
+    })
+    const registry = new Registry()
+    for (const collector of stateful) collector.register(registry, scrape.view)
+    const own = registry.getMetricsAsArray() as unknown as Family[]
+    return {
+      collect: (options) => scrape.collect(options),
+      start: () => scrape.start(),
+      render: (format) => layout.render(scrape, own, format),
+      async close() {
+        await scrape.close()
+        registry.clear()
+      },
+    }
+  }
 }

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino'
-import type { Registry } from 'prom-client'
 import { ScrapeDisabledError, ScrapeTargetForbiddenError, ScrapeTargetInvalidError } from '../errors.js'
 import type { TlsSettings } from '../redis/endpoint.js'
 import { type AllowList, createAllowList, type DiscoveredTargets } from './allow-list.js'
+import type { ExpositionFormat } from './exposition.js'
 import { NO_PASSWORDS, type TargetPasswords } from './passwords.js'
 import { isProblem, parseTarget, type ScrapeTarget } from './target.js'
 import { createTargetCache } from './target-cache.js'
@@ -62,11 +62,11 @@ export interface ScrapeTargets {
   readonly allowList: AllowList
   /**
    * Checks the request (404 off, 400 malformed or with a password, 403 outside the allow-list,
-   * before anything is dialled), then collects the target within the budget and returns the
-   * target's registry through `render`. Never throws for the target's sake: an unreachable target
-   * is redis_up 0.
+   * before anything is dialled), then collects the target within the budget and returns its
+   * families as exposition text in `format`. Never throws for the target's sake: an unreachable
+   * target is redis_up 0.
    */
-  scrape<R>(request: ScrapeRequest, render: (registry: Registry) => Promise<R>): Promise<R>
+  scrape(request: ScrapeRequest, format: ExpositionFormat): Promise<string>
   /** New secrets and certificates (SIGHUP): every cached target is closed and redials with them. */
   reload(secrets: { passwords: TargetPasswords; tls: TlsSettings }): Promise<void>
   /** Targets held now. */
@@ -138,7 +138,7 @@ export function createScrapeTargets(options: ScrapeTargetsOptions): ScrapeTarget
     get size() {
       return cache.size
     },
-    async scrape(request, render) {
+    async scrape(request, format) {
       if (!allowList.enabled()) throw new ScrapeDisabledError()
       if (request.target === undefined || request.target.trim() === '')
         throw new ScrapeTargetInvalidError(
@@ -161,7 +161,7 @@ export function createScrapeTargets(options: ScrapeTargetsOptions): ScrapeTarget
           ...(options.now ? { now: options.now } : {}),
         }),
       )
-      return state.scrape(request.timeoutMs, render)
+      return state.scrape(request.timeoutMs, format)
     },
     async reload(secrets) {
       passwords = secrets.passwords

@@ -1,15 +1,17 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import { Registry } from 'prom-client'
 import { redact } from '../monitor/classify.js'
 import { createConnection } from '../redis/connection.js'
 import { type TlsSettings, tlsOptions } from '../redis/endpoint.js'
+import type { ExpositionFormat } from './exposition.js'
 import type { ScrapeTarget } from './target.js'
 
-/** The server-side collection of one target, over its connection, on its registry. */
+/** The server-side collection of one target, over its connection. */
 export interface TargetCollection {
   /** INFO and the collectors' reads within `timeoutMs`; never rejects (redis_up 0 on failure). */
   collect(options: { timeoutMs: number }): Promise<unknown>
+  /** The target's families as exposition text, from the latest collection. */
+  render(format: ExpositionFormat): Promise<string>
   /** Background work (key-group passes for check-keys). */
   start?(): void
   close(): Promise<void>
@@ -17,11 +19,11 @@ export interface TargetCollection {
 
 export interface CollectionInput {
   redis: Redis
-  registry: Registry
   logger: Logger
   target: ScrapeTarget
   /** check-keys globs of the query; empty: no key groups. */
   checkKeys: readonly string[]
+  now?: () => number
 }
 
 export type CreateCollection = (input: CollectionInput) => TargetCollection
@@ -41,14 +43,13 @@ export interface TargetStateOptions {
   now?: () => number
 }
 
-/** Everything one target holds (a connection, a registry, its collectors), dropped as one value. */
+/** Everything one target holds (a connection, its collectors), dropped as one value. */
 export interface TargetState {
-  readonly registry: Registry
   /**
    * Waits for the connection (within the budget), collects within what is left, and renders the
-   * registry with `render` before a close may clear it.
+   * target's families in `format` before a close may clear them.
    */
-  scrape<R>(timeoutMs: number, render: (registry: Registry) => Promise<R>): Promise<R>
+  scrape(timeoutMs: number, format: ExpositionFormat): Promise<string>
   /** Epoch ms of the latest scrape, for idle closing. */
   readonly lastUsedAt: number
   /** Closes now, or after the scrapes in flight finish. */
@@ -93,13 +94,12 @@ export function createTargetState(options: TargetStateOptions): TargetState {
     logger.info('the /scrape target answers again')
   })
 
-  const registry = new Registry()
   const collection = options.createCollection({
     redis: connection,
-    registry,
     logger,
     target,
     checkKeys: options.checkKeys,
+    ...(options.now ? { now: options.now } : {}),
   })
   // Background work (key-group passes) starts once the connection is up: without an offline
   // queue, a pass sent earlier would fail and wait a whole interval for the next one.
@@ -134,22 +134,20 @@ export function createTargetState(options: TargetStateOptions): TargetState {
     await collection.close()
     // No QUIT: a frozen target would hold it for the command timeout; the socket just goes.
     connection.disconnect()
-    registry.clear()
   }
 
   return {
-    registry,
     get lastUsedAt() {
       return lastUsedAt
     },
-    async scrape(timeoutMs, render) {
+    async scrape(timeoutMs, format) {
       lastUsedAt = now()
       inFlight++
       try {
         const started = now()
         await ready(timeoutMs)
         await collection.collect({ timeoutMs: Math.max(0, timeoutMs - (now() - started)) })
-        return await render(registry)
+        return await collection.render(format)
       } finally {
         inFlight--
         lastUsedAt = now()
