@@ -7,6 +7,21 @@ export interface Variant<N extends string = string> {
   readonly op: Op
 }
 
+/** A variant with what it holds open (clients, a pool) to close after the rounds. */
+export interface ClosableVariant<N extends string = string> extends Variant<N> {
+  close(): Promise<void>
+}
+
+/**
+ * The throughput scenarios' rounds: concurrency 1, 16 and 256, BENCH_ROUNDS rounds (default 5) of
+ * BENCH_RUN_MS each (default 2000; a quick check: BENCH_ROUNDS=2 BENCH_RUN_MS=100).
+ */
+export const THROUGHPUT_ROUNDS = {
+  concurrency: [1, 16, 256] as const,
+  rounds: Number(process.env['BENCH_ROUNDS'] ?? 5),
+  runMs: Number(process.env['BENCH_RUN_MS'] ?? 2_000),
+}
+
 /** `{ c1: …, c16: … }`: one value per concurrency level, keyed as the results files spell it. */
 export type ByConcurrency<C extends readonly number[], T> = Record<`c${C[number]}`, T>
 

@@ -12,19 +12,15 @@ import { createPoolMonitor } from '../../src/monitor/pool-monitor.js'
 import { startCluster } from '../../test/helpers/cluster.js'
 import { drive } from '../lib/drive.js'
 import { mergeResults } from '../lib/results.js'
-import { interleavedRounds, type Variant as RoundsVariant } from '../lib/rounds.js'
+import { type ClosableVariant, interleavedRounds, THROUGHPUT_ROUNDS } from '../lib/rounds.js'
 import { median, round } from '../lib/stats.js'
 
 const POOL_SIZE = 10
-const CONCURRENCY = [1, 16, 256] as const
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5)
-const RUN_MS = Number(process.env['BENCH_RUN_MS'] ?? 2_000)
+const { rounds: ROUNDS, runMs: RUN_MS } = THROUGHPUT_ROUNDS
 const VALUE = 'x'.repeat(100)
 const KEYS = 10_000
 
-interface Variant extends RoundsVariant<'raw' | 'monitor'> {
-  close(): Promise<void>
-}
+type Variant = ClosableVariant<'raw' | 'monitor'>
 
 const cluster = await startCluster({ masters: 3 })
 const seed = cluster.masters[0]!
@@ -62,7 +58,7 @@ async function monitorVariant(): Promise<Variant> {
 const variants = [await rawVariant(), await monitorVariant()]
 for (const v of variants) await drive(v.op, 16, 1_000) // warm-up: JIT, connections, every slot
 
-const rounds = await interleavedRounds(variants, { concurrency: CONCURRENCY, rounds: ROUNDS, runMs: RUN_MS })
+const rounds = await interleavedRounds(variants, THROUGHPUT_ROUNDS)
 
 for (const v of variants) await v.close()
 await cluster.stop()

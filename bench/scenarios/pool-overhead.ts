@@ -16,19 +16,15 @@ import { createPoolMonitor } from '../../src/monitor/pool-monitor.js'
 import { startRedis } from '../../test/helpers/redis-server.js'
 import { drive } from '../lib/drive.js'
 import { mergeResults } from '../lib/results.js'
-import { interleavedRounds, type Variant as RoundsVariant } from '../lib/rounds.js'
+import { type ClosableVariant, interleavedRounds, THROUGHPUT_ROUNDS } from '../lib/rounds.js'
 import { round } from '../lib/stats.js'
 
 const CONNECTIONS = 10
-const CONCURRENCY = [1, 16, 256] as const
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5)
-const RUN_MS = Number(process.env['BENCH_RUN_MS'] ?? 2_000)
+const { rounds: ROUNDS, runMs: RUN_MS } = THROUGHPUT_ROUNDS
 const VALUE = 'x'.repeat(100)
 const KEYS = 1_000
 
-interface Variant extends RoundsVariant<'raw' | 'monitor' | 'monitor_uncoalesced' | 'lease'> {
-  close(): Promise<void>
-}
+type Variant = ClosableVariant<'raw' | 'monitor' | 'monitor_uncoalesced' | 'lease'>
 
 const redis = await startRedis()
 const connection = { host: redis.host, port: redis.port }
@@ -106,7 +102,7 @@ const variants = [
 ]
 for (const v of variants) await drive(v.op, 16, 500) // warm-up: JIT, connections, key space
 
-const rounds = await interleavedRounds(variants, { concurrency: CONCURRENCY, rounds: ROUNDS, runMs: RUN_MS })
+const rounds = await interleavedRounds(variants, THROUGHPUT_ROUNDS)
 
 for (const v of variants) await v.close()
 await redis.stop()

@@ -1,12 +1,6 @@
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  startTlsServerPair,
-  TLS_SERVER_NAME,
-  type TlsMaterial,
-  type TlsRedisServer,
-  type TlsServerPair,
-} from './tls.js'
+import { startTlsServerPair, TLS_SERVER_NAME, type TlsServerPair } from './tls.js'
 
 /** One ioredis connection over TLS; resolves with PING's answer or rejects with the TLS error. */
 async function pingOverTls(port: number, tls: Record<string, unknown>): Promise<string> {
@@ -35,12 +29,8 @@ async function pingOverTls(port: number, tls: Record<string, unknown>): Promise<
 
 describe('test helper: TLS material and redis-server --tls-port', () => {
   let pair: TlsServerPair
-  let material: TlsMaterial
-  let mutual: TlsRedisServer
-  let serverOnly: TlsRedisServer
   beforeAll(async () => {
     pair = await startTlsServerPair()
-    ;({ material, mutual, serverOnly } = pair)
   })
   afterAll(async () => {
     await pair?.stop()
@@ -48,46 +38,46 @@ describe('test helper: TLS material and redis-server --tls-port', () => {
 
   it('makes PEM files: a CA, a server and a client certificate, and an unrelated CA', () => {
     for (const file of [
-      material.caFile,
-      material.serverCertFile,
-      material.clientCertFile,
-      material.otherCaFile,
+      pair.material.caFile,
+      pair.material.serverCertFile,
+      pair.material.clientCertFile,
+      pair.material.otherCaFile,
     ])
-      expect(material.read(file)).toMatch(/^-----BEGIN CERTIFICATE-----\n/)
-    for (const file of [material.serverKeyFile, material.clientKeyFile])
-      expect(material.read(file)).toMatch(/^-----BEGIN PRIVATE KEY-----\n/)
+      expect(pair.material.read(file)).toMatch(/^-----BEGIN CERTIFICATE-----\n/)
+    for (const file of [pair.material.serverKeyFile, pair.material.clientKeyFile])
+      expect(pair.material.read(file)).toMatch(/^-----BEGIN PRIVATE KEY-----\n/)
   })
 
   it('keeps a plain port for set-up and gives a rediss:// URL for the TLS port', async () => {
-    expect((await mutual.cli('PING')).trim()).toBe('PONG')
-    expect(mutual.tlsUrl).toBe(`rediss://127.0.0.1:${mutual.tlsPort}`)
-    expect(mutual.pid).toBeGreaterThan(0)
+    expect((await pair.mutual.cli('PING')).trim()).toBe('PONG')
+    expect(pair.mutual.tlsUrl).toBe(`rediss://127.0.0.1:${pair.mutual.tlsPort}`)
+    expect(pair.mutual.pid).toBeGreaterThan(0)
   })
 
   it('with tls-auth-clients yes: the CA plus the client certificate connect, the CA alone is refused', async () => {
-    const ca = material.read(material.caFile)
-    const cert = material.read(material.clientCertFile)
-    const key = material.read(material.clientKeyFile)
-    expect(await pingOverTls(mutual.tlsPort, { ca, cert, key })).toBe('PONG')
-    await expect(pingOverTls(mutual.tlsPort, { ca })).rejects.toThrow(
+    const ca = pair.material.read(pair.material.caFile)
+    const cert = pair.material.read(pair.material.clientCertFile)
+    const key = pair.material.read(pair.material.clientKeyFile)
+    expect(await pingOverTls(pair.mutual.tlsPort, { ca, cert, key })).toBe('PONG')
+    await expect(pingOverTls(pair.mutual.tlsPort, { ca })).rejects.toThrow(
       /certificate required|socket disconnected|ECONNRESET/i,
     )
   })
 
   it('with tls-auth-clients no: the CA alone connects; an unrelated CA fails verification', async () => {
-    const ca = material.read(material.caFile)
-    expect(await pingOverTls(serverOnly.tlsPort, { ca })).toBe('PONG')
+    const ca = pair.material.read(pair.material.caFile)
+    expect(await pingOverTls(pair.serverOnly.tlsPort, { ca })).toBe('PONG')
     await expect(
-      pingOverTls(serverOnly.tlsPort, { ca: material.read(material.otherCaFile) }),
+      pingOverTls(pair.serverOnly.tlsPort, { ca: pair.material.read(pair.material.otherCaFile) }),
     ).rejects.toThrow(/self[- ]signed|unable to verify|certificate/i)
   })
 
   it(`the server certificate names 127.0.0.1, localhost and ${TLS_SERVER_NAME}, nothing else`, async () => {
-    const ca = material.read(material.caFile)
-    expect(await pingOverTls(serverOnly.tlsPort, { ca, servername: TLS_SERVER_NAME })).toBe('PONG')
+    const ca = pair.material.read(pair.material.caFile)
+    expect(await pingOverTls(pair.serverOnly.tlsPort, { ca, servername: TLS_SERVER_NAME })).toBe('PONG')
     const { checkServerIdentity } = await import('node:tls')
     await expect(
-      pingOverTls(serverOnly.tlsPort, {
+      pingOverTls(pair.serverOnly.tlsPort, {
         ca,
         checkServerIdentity: (_host: string, cert: Parameters<typeof checkServerIdentity>[1]) =>
           checkServerIdentity('other.test', cert),

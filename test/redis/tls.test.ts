@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   startTlsServerPair,
   TLS_SERVER_NAME,
-  type TlsMaterial,
   type TlsRedisServer,
   type TlsServerPair,
 } from '../helpers/tls.js'
@@ -12,14 +11,10 @@ import { appFor, sample } from '../routes/support.js'
 
 // One CA, two real TLS servers: one demanding client certificates (Redis' default), one not.
 let pair: TlsServerPair
-let material: TlsMaterial
-let mutual: TlsRedisServer
-let serverOnly: TlsRedisServer
 
 beforeAll(async () => {
   pair = await startTlsServerPair()
-  ;({ material, mutual, serverOnly } = pair)
-  for (const server of [mutual, serverOnly]) {
+  for (const server of [pair.mutual, pair.serverOnly]) {
     await server.cli('SET', 'tls:a', '1')
     await server.cli('-n', '1', 'SET', 'tls:b', '1')
   }
@@ -37,20 +32,20 @@ async function ourConnections(server: TlsRedisServer) {
 }
 
 const clientCert = () => ({
-  REDIS_TLS_CA_FILE: material.caFile,
-  REDIS_TLS_CERT_FILE: material.clientCertFile,
-  REDIS_TLS_KEY_FILE: material.clientKeyFile,
+  REDIS_TLS_CA_FILE: pair.material.caFile,
+  REDIS_TLS_CERT_FILE: pair.material.clientCertFile,
+  REDIS_TLS_KEY_FILE: pair.material.clientKeyFile,
 })
 
 describe('rediss:// with REDIS_TLS_* against redis-server --tls-port with tls-auth-clients yes', () => {
   let app: FastifyInstance
   beforeAll(async () => {
     app = await appFor({
-      REDIS_URL: mutual.tlsUrl,
+      REDIS_URL: pair.mutual.tlsUrl,
       ...clientCert(),
       KEY_GROUPS: 'tls:*',
       KEY_GROUPS_INTERVAL_MS: '1000',
-      SCRAPE_TARGETS: `127.0.0.1:${mutual.tlsPort}`,
+      SCRAPE_TARGETS: `127.0.0.1:${pair.mutual.tlsPort}`,
     })
   })
   afterAll(async () => {
@@ -79,25 +74,25 @@ describe('rediss:// with REDIS_TLS_* against redis-server --tls-port with tls-au
 
   it('a rediss:// /scrape target gets the same CA and client certificate', async () => {
     const res = await app.inject(
-      `/scrape?target=${encodeURIComponent(`rediss://127.0.0.1:${mutual.tlsPort}`)}`,
+      `/scrape?target=${encodeURIComponent(`rediss://127.0.0.1:${pair.mutual.tlsPort}`)}`,
     )
     expect(sample(res.body, 'redis_up')).toBe(1)
   })
 
   it('every connection of ours reached the TLS port, none the plain one', async () => {
-    const connections = await ourConnections(mutual)
+    const connections = await ourConnections(pair.mutual)
     const names = connections.map((c) => c.name)
     expect(names).toContain('rpm:default:0')
     expect(names).toContain('rpm:default:keygroups-db1')
     expect(names).toContain('rpm:scrape:target')
-    expect(connections.every((c) => c.port === mutual.tlsPort)).toBe(true)
+    expect(connections.every((c) => c.port === pair.mutual.tlsPort)).toBe(true)
   })
 
   it('without the client certificate the server refuses: not ready, and a /scrape target is redis_up 0', async () => {
     const noCert = await appFor({
-      REDIS_URL: mutual.tlsUrl,
-      REDIS_TLS_CA_FILE: material.caFile,
-      SCRAPE_TARGETS: `127.0.0.1:${mutual.tlsPort}`,
+      REDIS_URL: pair.mutual.tlsUrl,
+      REDIS_TLS_CA_FILE: pair.material.caFile,
+      SCRAPE_TARGETS: `127.0.0.1:${pair.mutual.tlsPort}`,
     })
     try {
       // The server resets the handshake without a certificate; readiness says the connection failed.
@@ -112,7 +107,7 @@ describe('rediss:// with REDIS_TLS_* against redis-server --tls-port with tls-au
       )
       expect(JSON.parse(body).reason).toMatch(/ECONNRESET|certificate required|socket disconnected/i)
       const res = await noCert.inject({
-        url: `/scrape?target=${encodeURIComponent(`rediss://127.0.0.1:${mutual.tlsPort}`)}`,
+        url: `/scrape?target=${encodeURIComponent(`rediss://127.0.0.1:${pair.mutual.tlsPort}`)}`,
         headers: { 'x-prometheus-scrape-timeout-seconds': '1' },
       })
       expect(sample(res.body, 'redis_up')).toBe(0)
@@ -124,7 +119,7 @@ describe('rediss:// with REDIS_TLS_* against redis-server --tls-port with tls-au
 
 describe('rediss:// against a server with tls-auth-clients no', () => {
   it('the private CA alone is enough', async () => {
-    const app = await appFor({ REDIS_URL: serverOnly.tlsUrl, REDIS_TLS_CA_FILE: material.caFile })
+    const app = await appFor({ REDIS_URL: pair.serverOnly.tlsUrl, REDIS_TLS_CA_FILE: pair.material.caFile })
     try {
       await waitFor(async () => (await app.inject('/health/ready')).statusCode === 200, {
         what: 'ready over TLS',
@@ -136,13 +131,13 @@ describe('rediss:// against a server with tls-auth-clients no', () => {
 
   it('REDIS_TLS_SERVER_NAME checks that name on the certificate: one it carries connects, another does not', async () => {
     const good = await appFor({
-      REDIS_URL: serverOnly.tlsUrl,
-      REDIS_TLS_CA_FILE: material.caFile,
+      REDIS_URL: pair.serverOnly.tlsUrl,
+      REDIS_TLS_CA_FILE: pair.material.caFile,
       REDIS_TLS_SERVER_NAME: TLS_SERVER_NAME,
     })
     const bad = await appFor({
-      REDIS_URL: serverOnly.tlsUrl,
-      REDIS_TLS_CA_FILE: material.caFile,
+      REDIS_URL: pair.serverOnly.tlsUrl,
+      REDIS_TLS_CA_FILE: pair.material.caFile,
       REDIS_TLS_SERVER_NAME: 'not-on-the-cert.test',
     })
     try {
@@ -161,7 +156,10 @@ describe('rediss:// against a server with tls-auth-clients no', () => {
   })
 
   it('a CA that did not sign the server certificate: not ready, the certificate named as the reason', async () => {
-    const app = await appFor({ REDIS_URL: serverOnly.tlsUrl, REDIS_TLS_CA_FILE: material.otherCaFile })
+    const app = await appFor({
+      REDIS_URL: pair.serverOnly.tlsUrl,
+      REDIS_TLS_CA_FILE: pair.material.otherCaFile,
+    })
     try {
       const body = await waitFor(
         async () => {

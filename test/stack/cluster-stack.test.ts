@@ -1,66 +1,49 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RedisCluster, startCluster } from '../helpers/cluster.js'
-import { runService, type ServiceProcess } from '../helpers/service-process.js'
 import { waitFor } from '../helpers/wait-for.js'
 import {
   dashboardRow,
-  type ExamplePrometheus,
-  expectDiscoveredThroughScrape,
+  describeDiscoveryExample,
+  type ExampleStack,
   firingAlerts,
   getJson,
   PROMETHEUS_DIR,
   queryPrometheus,
-  run,
-  startExamplePrometheus,
+  startExampleStack,
   waitForEveryQueryData,
 } from './support.js'
 
 const EXAMPLE = join(PROMETHEUS_DIR, 'examples', 'redis-cluster.yml')
 
-describe('prometheus/examples/redis-cluster.yml (every cluster node through /scrape)', () => {
-  it('passes promtool check config', async () => {
-    const result = await run('promtool', ['check', 'config', EXAMPLE])
-    expect(result.code, result.stdout + result.stderr).toBe(0)
-  })
-
-  it('discovers nodes at /discover-cluster-nodes and sends each to /scrape?target= on the service', () => {
-    expectDiscoveredThroughScrape(EXAMPLE, 'redis-cluster', '/discover-cluster-nodes')
-  })
-})
+describeDiscoveryExample(
+  'prometheus/examples/redis-cluster.yml (every cluster node through /scrape)',
+  EXAMPLE,
+  'redis-cluster',
+  '/discover-cluster-nodes',
+)
 
 // The cluster's own path with real processes: a three-master cluster <- the service
 // (REDIS_CLUSTER=true) <- prometheus running the example configuration (addresses swapped, 1 s
 // intervals) and the repository's rule files with short `for` values.
 describe('the Redis Cluster row and alerts end to end (cluster, the service, prometheus)', () => {
-  let dir: string
   let cluster: RedisCluster
-  let service: ServiceProcess
-  let prometheus: ExamplePrometheus
-  let api: string
-  let instance: string
+  let stack: ExampleStack
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'rpm-cluster-stack-'))
     cluster = await startCluster()
-    service = await runService({
-      env: { REDIS_URL: cluster.url, REDIS_CLUSTER: 'true', PROBE_INTERVAL_MS: '500', LOG_LEVEL: 'warn' },
+    stack = await startExampleStack({
+      example: EXAMPLE,
+      env: { REDIS_URL: cluster.url, REDIS_CLUSTER: 'true' },
     })
-    instance = `127.0.0.1:${service.port}`
-    prometheus = await startExamplePrometheus({ dir, example: EXAMPLE, instance })
-    api = prometheus.api
   }, 90_000)
 
   afterAll(async () => {
-    await prometheus?.stop()
-    await service?.stop()
+    await stack?.stop()
     await cluster?.stop()
-    if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
-  const query = (expr: string) => queryPrometheus(api, expr)
+  const query = (expr: string) => queryPrometheus(stack.api, expr)
 
   it('discovers every cluster node through /discover-cluster-nodes, each as a /scrape target with its role', async () => {
     const targets = await waitFor(
@@ -69,7 +52,7 @@ describe('the Redis Cluster row and alerts end to end (cluster, the service, pro
           data: {
             activeTargets: Array<{ labels: Record<string, string>; scrapePool: string; scrapeUrl: string }>
           }
-        }>(`${api}/api/v1/targets`)
+        }>(`${stack.api}/api/v1/targets`)
         const mine = r.data.activeTargets.filter((t) => t.scrapePool === 'redis-cluster')
         return mine.length === 3 ? mine : undefined
       },
@@ -79,7 +62,7 @@ describe('the Redis Cluster row and alerts end to end (cluster, the service, pro
     for (const t of targets) {
       expect(t.labels.role).toBe('master')
       expect(t.scrapeUrl).toBe(
-        `http://${instance}/scrape?target=${encodeURIComponent(t.labels.instance ?? '')}`,
+        `http://${stack.instance}/scrape?target=${encodeURIComponent(t.labels.instance ?? '')}`,
       )
     }
     // /scrape accepts the discovered nodes: each is up with its own cluster families.
@@ -108,11 +91,11 @@ describe('the Redis Cluster row and alerts end to end (cluster, the service, pro
         what: `${panel.title} [${t.refId}]`,
         expr: t.expr
           .replaceAll('$job', 'redis-pool-monitor')
-          .replaceAll('$instance', instance)
+          .replaceAll('$instance', stack.instance)
           .replaceAll('$__rate_interval', '15s'),
       })),
     )
-    await waitForEveryQueryData(api, queries, 'every cluster row query to return data')
+    await waitForEveryQueryData(stack.api, queries, 'every cluster row query to return data')
     const state = await query(`redis_cluster_state{job="redis-pool-monitor"}`)
     expect(state.data.result.map((s) => s.value[1])).toEqual(['1'])
   }, 90_000)
@@ -123,7 +106,7 @@ describe('the Redis Cluster row and alerts end to end (cluster, the service, pro
     try {
       const firing = await waitFor(
         async () => {
-          const names = await firingAlerts(api, 'redis-pool-monitor')
+          const names = await firingAlerts(stack.api, 'redis-pool-monitor')
           return names.has('RedisClusterStateFail') && names.has('RedisClusterSlotsFail') ? names : undefined
         },
         { timeoutMs: 60_000, intervalMs: 1_000, what: 'both cluster alerts firing' },

@@ -1,73 +1,54 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type SentinelSet, startSentinelSet } from '../helpers/sentinel.js'
-import { runService, type ServiceProcess } from '../helpers/service-process.js'
 import { waitFor } from '../helpers/wait-for.js'
 import {
   dashboardRow,
-  type ExamplePrometheus,
-  expectDiscoveredThroughScrape,
+  describeDiscoveryExample,
+  type ExampleStack,
   firingAlerts,
   getJson,
   PROMETHEUS_DIR,
   queryPrometheus,
-  run,
-  startExamplePrometheus,
+  startExampleStack,
   waitForEveryQueryData,
 } from './support.js'
 
 const EXAMPLE = join(PROMETHEUS_DIR, 'examples', 'redis-sentinel.yml')
 
-describe('prometheus/examples/redis-sentinel.yml (every node and Sentinel through /scrape)', () => {
-  it('passes promtool check config', async () => {
-    const result = await run('promtool', ['check', 'config', EXAMPLE])
-    expect(result.code, result.stdout + result.stderr).toBe(0)
-  })
-
-  it('discovers nodes at /discover-nodes and sends each to /scrape?target= on the service', () => {
-    expectDiscoveredThroughScrape(EXAMPLE, 'redis-sentinel', '/discover-nodes')
-  })
-})
+describeDiscoveryExample(
+  'prometheus/examples/redis-sentinel.yml (every node and Sentinel through /scrape)',
+  EXAMPLE,
+  'redis-sentinel',
+  '/discover-nodes',
+)
 
 // A master, a replica and three Sentinels <- the service (REDIS_SENTINELS) <- prometheus running
 // the example configuration (addresses swapped, 1 s intervals) and the repository's rule files
 // with short `for` values.
 describe('the Replication and Sentinel row and alerts end to end (Sentinels, the service, prometheus)', () => {
-  let dir: string
   let set: SentinelSet
-  let service: ServiceProcess
-  let prometheus: ExamplePrometheus
-  let api: string
-  let instance: string
+  let stack: ExampleStack
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'rpm-sentinel-stack-'))
     set = await startSentinelSet()
-    service = await runService({
+    stack = await startExampleStack({
+      example: EXAMPLE,
       env: {
         REDIS_URL: 'redis://127.0.0.1:1',
         REDIS_SENTINELS: set.sentinelList,
         REDIS_SENTINEL_MASTER: set.masterName,
-        PROBE_INTERVAL_MS: '500',
-        LOG_LEVEL: 'warn',
       },
     })
-    instance = `127.0.0.1:${service.port}`
-    prometheus = await startExamplePrometheus({ dir, example: EXAMPLE, instance })
-    api = prometheus.api
   }, 90_000)
 
   afterAll(async () => {
-    await prometheus?.stop()
-    await service?.stop()
+    await stack?.stop()
     await set?.stop()
-    if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
-  const query = (expr: string) => queryPrometheus(api, expr)
-  const firing = (job: string) => firingAlerts(api, job)
+  const query = (expr: string) => queryPrometheus(stack.api, expr)
+  const firing = (job: string) => firingAlerts(stack.api, job)
 
   it('discovers the master, the replica and the three Sentinels, each a /scrape target with its role', async () => {
     const targets = await waitFor(
@@ -76,7 +57,7 @@ describe('the Replication and Sentinel row and alerts end to end (Sentinels, the
           data: {
             activeTargets: Array<{ labels: Record<string, string>; scrapePool: string; health: string }>
           }
-        }>(`${api}/api/v1/targets`)
+        }>(`${stack.api}/api/v1/targets`)
         const mine = r.data.activeTargets.filter((t) => t.scrapePool === 'redis-sentinel')
         return mine.length === 5 && mine.every((t) => t.health === 'up') ? mine : undefined
       },
@@ -113,7 +94,7 @@ describe('the Replication and Sentinel row and alerts end to end (Sentinels, the
         })),
       ),
     )
-    await waitForEveryQueryData(api, queries, 'every row query to return data')
+    await waitForEveryQueryData(stack.api, queries, 'every row query to return data')
     const quorum = await query('redis_sentinel_master_ckquorum_status{job="redis-sentinel"}')
     expect(quorum.data.result.map((s) => s.value[1])).toEqual(['1', '1', '1'])
   }, 90_000)

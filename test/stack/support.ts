@@ -1,15 +1,17 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { expect } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { parse, stringify } from 'yaml'
 import * as cacheDefinitions from '../../src/metrics/cache.js'
 import * as clusterDefinitions from '../../src/metrics/cluster.js'
 import * as definitions from '../../src/metrics/definitions.js'
 import * as sentinelDefinitions from '../../src/metrics/sentinel.js'
 import { freePort } from '../helpers/redis-server.js'
+import { runService, type ServiceProcess } from '../helpers/service-process.js'
 import { waitFor } from '../helpers/wait-for.js'
 
 const execFileAsync = promisify(execFile)
@@ -357,4 +359,66 @@ export async function waitForEveryQueryData(
   ).catch((err: Error) => {
     throw new Error(`${err.message}; still empty: ${[...empty].join(', ')}`)
   })
+}
+
+/**
+ * The checks of one discovery example that need no running Prometheus: `promtool check config`
+ * accepts the file, and job `job` discovers at `discoveryPath` and sends each target to /scrape.
+ */
+export function describeDiscoveryExample(title: string, example: string, job: string, discoveryPath: string) {
+  describe(title, () => {
+    it('passes promtool check config', async () => {
+      const result = await run('promtool', ['check', 'config', example])
+      expect(result.code, result.stdout + result.stderr).toBe(0)
+    })
+
+    it(`discovers nodes at ${discoveryPath} and sends each to /scrape?target= on the service`, () => {
+      expectDiscoveredThroughScrape(example, job, discoveryPath)
+    })
+  })
+}
+
+/** The service and a Prometheus running a discovery example against it. */
+export interface ExampleStack {
+  readonly service: ServiceProcess
+  readonly prometheus: ExamplePrometheus
+  /** Base URL of Prometheus' HTTP API. */
+  readonly api: string
+  /** The service's `host:port`, as Prometheus dials it. */
+  readonly instance: string
+  /** Stops Prometheus, then the service, and removes the files. */
+  stop(): Promise<void>
+}
+
+/**
+ * Starts the service (PROBE_INTERVAL_MS 500, LOG_LEVEL warn, plus `env`) and a Prometheus running
+ * `example` against it (startExamplePrometheus), in a throwaway directory.
+ */
+export async function startExampleStack(options: {
+  example: string
+  env: Record<string, string>
+}): Promise<ExampleStack> {
+  const dir = mkdtempSync(join(tmpdir(), 'rpm-example-stack-'))
+  let service: ServiceProcess | undefined
+  try {
+    service = await runService({ env: { PROBE_INTERVAL_MS: '500', LOG_LEVEL: 'warn', ...options.env } })
+    const instance = `127.0.0.1:${service.port}`
+    const prometheus = await startExamplePrometheus({ dir, example: options.example, instance })
+    const started = service
+    return {
+      service,
+      prometheus,
+      api: prometheus.api,
+      instance,
+      stop: async () => {
+        await prometheus.stop()
+        await started.stop()
+        rmSync(dir, { recursive: true, force: true })
+      },
+    }
+  } catch (err) {
+    await service?.stop()
+    rmSync(dir, { recursive: true, force: true })
+    throw err
+  }
 }
