@@ -45,6 +45,8 @@ const TOOLS = {
   'systemd-analyze': 'systemd',
   shellcheck: 'shellcheck',
   chromium: 'chromium',
+  // chattr +i makes a file unwritable even for root (test/history/store.test.ts runs as root in CI).
+  chattr: 'e2fsprogs',
 }
 const BENCH_TOOLS = { 'prometheus-redis-exporter': 'prometheus-redis-exporter' }
 

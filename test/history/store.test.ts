@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { chmodSync, existsSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -87,6 +87,20 @@ describe('the node:sqlite ExperimentalWarning', () => {
     ])
   })
 })
+
+/**
+ * Makes `file` unwritable for this process and returns the undo. Root writes through a read-only
+ * mode, so as root (CI here) the file is made immutable (chattr +i, which root obeys) instead: the
+ * test runs either way, it never skips.
+ */
+function makeUnwritable(file: string): () => void {
+  if (process.getuid?.() !== 0) {
+    chmodSync(file, 0o444)
+    return () => chmodSync(file, 0o644)
+  }
+  execFileSync('chattr', ['+i', file])
+  return () => execFileSync('chattr', ['-i', file])
+}
 
 describe.skipIf(!SQLITE)(`the SQLite history (${SQLITE ? 'node:sqlite present' : NO_SQLITE_REASON})`, () => {
   let tmp: ReturnType<typeof tempDir>
@@ -255,23 +269,39 @@ describe.skipIf(!SQLITE)(`the SQLite history (${SQLITE ? 'node:sqlite present' :
     )
   })
 
-  it.skipIf(process.getuid?.() === 0)(
-    'refuses a read-only file (skipped as root: root writes anyway)',
-    () => {
-      const file = join(tmp.dir, 'ro.db')
-      const store = createSqliteHistory({ file, logger: silent })
-      store.append(sampleAt(T0))
-      store.flush()
-      void store.close()
-      chmodSync(file, 0o444)
-      expect(() => createSqliteHistory({ file, logger: silent })).toThrow(
-        expect.objectContaining({
-          code: 'RPM_HISTORY_UNAVAILABLE',
-          message: expect.stringContaining('readonly'),
-        }),
-      )
-    },
-  )
+  it('opens a read-only file, then turns it off at the first write: one error line, the gauge at 0, the ring answers', async () => {
+    const file = join(tmp.dir, 'ro.db')
+    const first = createSqliteHistory({ file, logger: silent })
+    first.append(sampleAt(T0))
+    first.flush()
+    await first.close()
+    const undo = makeUnwritable(file)
+    try {
+      const registry = new Registry()
+      const { logger, lines } = captureLogger('info')
+      const history = createHistory({ file, memorySize: 3, registry, logger })
+      const fileUp = async () =>
+        /^redis_monitor_history_file_up (\d)$/m.exec(
+          (await registry.getSingleMetricAsString('redis_monitor_history_file_up')) ?? '',
+        )?.[1]
+      // Opening reads only: nothing tells a read-only file apart until a commit.
+      expect(history.kind).toBe('sqlite')
+      expect(await fileUp()).toBe('1')
+      for (let i = 1; i <= 4; i++) history.append(sampleAt(T0 + i * MIN, i))
+      await waitFor(() => history.kind === 'memory', { what: 'the failed commit to turn the file off' })
+      expect(history.unavailableReason).toMatch(/^writing to .*ro\.db failed: .*readonly/)
+      expect(await fileUp()).toBe('0')
+      const errors = lines.map((l) => JSON.parse(l)).filter((l) => l.level === 50)
+      expect(errors).toHaveLength(1)
+      expect(errors[0].msg).toMatch(/^history is off: writing to .*ro\.db failed: .*readonly/)
+      // The ring received every sample, and keeps taking them.
+      history.append(sampleAt(T0 + 5 * MIN, 5))
+      expect(history.query({}).map((s) => s.connected_clients)).toEqual([3, 4, 5])
+      await history.close()
+    } finally {
+      undo()
+    }
+  })
 
   it('keeps serving from memory when the file is corrupt: one error line says why, the gauge says 0', async () => {
     const file = join(tmp.dir, 'corrupt.db')

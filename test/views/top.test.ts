@@ -54,6 +54,14 @@ async function startTop(extra: string[] = [], size = { columns: 100, rows: 30 })
 }
 
 beforeAll(async () => {
+  // npm test's pretest (scripts/ensure-system-tools.js) installs tmux: missing, this file fails, never skips.
+  try {
+    execFileSync('tmux', ['-V'], { stdio: 'ignore' })
+  } catch {
+    throw new Error(
+      'tmux is missing: run node scripts/ensure-system-tools.js (npm test does) or apt-get install tmux',
+    )
+  }
   redis = await startRedis()
   const keys = Array.from({ length: 50 }, (_, i) => [`user:${i}`, 'x'.repeat(100)]).flat()
   await redis.cli('MSET', ...keys)
@@ -61,25 +69,11 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  if (TMUX) await tmux('kill-server').catch(() => undefined)
+  await tmux('kill-server').catch(() => undefined)
   await redis?.stop()
 })
 
-function hasTmux(): boolean {
-  try {
-    execFileSync('tmux', ['-V'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
-
-const TMUX = hasTmux()
-const title = TMUX
-  ? 'redis-pool-monitor top in a real terminal (tmux)'
-  : 'redis-pool-monitor top in a real terminal (skipped: tmux is missing; install it with apt-get install tmux)'
-
-describe.skipIf(!TMUX)(title, () => {
+describe('redis-pool-monitor top in a real terminal (tmux)', () => {
   it('draws the dashboard on the alternate screen, fills the sparklines, follows a resize and restores the terminal on q', async () => {
     const session = await startTop(['--key-groups', 'user:*,session:*'])
     const screen = await waitFor(
