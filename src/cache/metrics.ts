@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client'
+import { Counter, type Gauge, type Registry } from 'prom-client'
 import {
   CACHE_RESULTS,
   type CacheResult,
@@ -6,6 +6,7 @@ import {
   NEAR_RESULTS,
   OTHER_NAMESPACE,
 } from '../metrics/cache.js'
+import { poolGauge } from '../metrics/pool-gauge.js'
 
 /** What a cache exposes to the gauges' scrape-time collect(). */
 export interface CacheSource {
@@ -82,16 +83,7 @@ function familiesOf(registry: Registry): CacheFamilies {
   const pointInTime = (
     def: { name: string; help: string; labelNames: readonly ['pool'] },
     read: (source: CacheSource) => number,
-  ) =>
-    new Gauge({
-      name: def.name,
-      help: def.help,
-      labelNames: def.labelNames,
-      registers,
-      collect() {
-        for (const source of sources.values()) this.set({ pool: source.pool }, read(source))
-      },
-    })
+  ) => poolGauge({ def, registers, sources: () => sources.values(), pool: (s) => s.pool, read })
   // Near requests and invalidations are flushed together, whichever the registry collects first.
   const nearRequests: Counter<'pool' | 'result'> = new Counter({
     ...cacheMetrics.nearRequests,

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import { LRUCache } from 'lru-cache'
 import type { Logger } from 'pino'
+import { closeClient } from '../redis/connection.js'
 
 /** The channel Redis publishes invalidations on for RESP2 clients (the "two connections" mode). */
 export const INVALIDATE_CHANNEL = '__redis__:invalidate'
@@ -211,19 +212,7 @@ export function createNearCache(options: NearCacheOptions): NearCache {
       ready = false
       entries.clear()
       pending.clear()
-      await Promise.all(
-        [data, sub].map(async (client) => {
-          if (client.status === 'ready') {
-            try {
-              await client.quit()
-              return
-            } catch {
-              // Frozen or gone: drop the socket.
-            }
-          }
-          client.disconnect()
-        }),
-      )
+      await Promise.all([data, sub].map(closeClient))
     },
   }
 }

@@ -1,7 +1,8 @@
-import { Counter, Gauge, type Registry } from 'prom-client'
+import { Counter, type Gauge, type Registry } from 'prom-client'
 import { ERROR_TYPES } from '../errors.js'
 import { clusterPoolMetrics, REDIRECTION_TYPES } from '../metrics/cluster.js'
 import { poolMetrics } from '../metrics/definitions.js'
+import { poolGauge } from '../metrics/pool-gauge.js'
 import { sentinelPoolMetrics } from '../metrics/sentinel.js'
 import { BREAKER_STATE_CODE, BREAKER_TRANSITIONS } from './breaker.js'
 import { createFastHistogram, type FastHistogram } from './fast-histogram.js'
@@ -45,19 +46,7 @@ export function poolFamilies(registry: Registry): PoolFamilies {
   const pointInTime = (
     def: { name: string; help: string; labelNames: readonly ['pool'] },
     read: (source: MetricSource) => number | undefined,
-  ) =>
-    new Gauge({
-      name: def.name,
-      help: def.help,
-      labelNames: def.labelNames,
-      registers,
-      collect() {
-        for (const source of sources) {
-          const value = read(source)
-          if (value !== undefined) this.set({ pool: source.name }, value)
-        }
-      },
-    })
+  ) => poolGauge({ def, registers, sources: () => sources, pool: (s) => s.name, read })
 
   const connectionLatency = pointInTime(poolMetrics.connectionLatency, (s) => s.latencyMs())
   const gauges = [

@@ -9,7 +9,7 @@ import {
   UnsupportedCommandError,
 } from '../errors.js'
 import { createClusterTopology } from '../redis/cluster-topology.js'
-import { createConnection, MAX_REPLY_BYTES, MAXCLIENTS_EVENT } from '../redis/connection.js'
+import { closeClient, createConnection, MAX_REPLY_BYTES, MAXCLIENTS_EVENT } from '../redis/connection.js'
 import { formatHostPort } from '../redis/endpoint.js'
 import { coalesceWrites, type MultiplexPool, type PooledConnection } from '../redis/multiplex-pool.js'
 import { isRedirection, replyCode } from '../redis/reply-error.js'
@@ -448,6 +448,27 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
 
   const context = (command: string) => ({ command, timeoutMs: acquireTimeoutMs, pool: name, secrets })
 
+  /**
+   * A blocking command would stall every operation multiplexed on its connection, and its wait is
+   * not latency: it takes a whole connection (an exclusive lease) and stays out of the histogram.
+   */
+  function blockingCall(
+    command: string,
+    args: RedisArg[],
+    label: string,
+    send: (client: Redis) => Promise<unknown>,
+  ): Promise<unknown> {
+    let node: MultiplexPool
+    try {
+      node = topology.route(command, args)
+    } catch (err) {
+      return refuse(err as Error)
+    }
+    return exclusive(node, label, send).catch((err) => {
+      throw toPublicError(err, classifyError(err), context(label))
+    })
+  }
+
   async function exclusive<T>(
     node: MultiplexPool,
     command: string,
@@ -656,17 +677,7 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
       const route = routes.get(command) ?? routeOf(command)
       if (route.special) {
         if (isBlocking(command, args)) {
-          // A blocking command would stall every operation multiplexed on its connection, and its
-          // wait is not latency: it takes a whole connection and stays out of the histogram.
-          let node: MultiplexPool
-          try {
-            node = topology.route(command, args)
-          } catch (err) {
-            return refuse(err as Error)
-          }
-          return exclusive(node, route.label, (client) => client.call(command, ...args)).catch((err) => {
-            throw toPublicError(err, classifyError(err), context(route.label))
-          })
+          return blockingCall(command, args, route.label, (client) => client.call(command, ...args))
         }
         if (changesConnectionState(command)) {
           return refuse(new UnsupportedCommandError(command.toLowerCase()))
@@ -702,17 +713,7 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
       const route = routeOf(command)
       if (route.special) {
         if (isBlocking(command, args)) {
-          let node: MultiplexPool
-          try {
-            node = topology.route(command, args)
-          } catch (err) {
-            return refuse(err as Error)
-          }
-          return exclusive(node, route.label, (client) => client.callBuffer(command, ...args)).catch(
-            (err) => {
-              throw toPublicError(err, classifyError(err), context(route.label))
-            },
-          )
+          return blockingCall(command, args, route.label, (client) => client.callBuffer(command, ...args))
         }
         if (changesConnectionState(command)) {
           return refuse(new UnsupportedCommandError(command.toLowerCase()))
@@ -841,19 +842,7 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
       sweep.close()
       topology.close()
       await probing?.catch(() => undefined)
-      await Promise.all(
-        connections.map(async ({ client }) => {
-          if (client.status === 'ready') {
-            try {
-              await client.quit()
-              return
-            } catch {
-              // Frozen or gone: fall through and drop the socket.
-            }
-          }
-          client.disconnect()
-        }),
-      )
+      await Promise.all(connections.map(({ client }) => closeClient(client)))
       detachMetrics(operationObservers.keys())
     },
   }

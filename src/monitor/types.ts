@@ -1,6 +1,7 @@
 import type { Redis, RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
+import type { SentinelHealth } from '../redis/sentinel-watcher.js'
 import type { EventSource } from './events.js'
 
 export type BreakerState = 'closed' | 'half_open' | 'open'
@@ -55,19 +56,7 @@ export interface TopologyNode {
   role: 'master' | 'replica' | 'sentinel' | 'standalone'
 }
 
-export interface SentinelHealth {
-  masterName: string
-  /** `host:port` of the master the pool follows; undefined until a Sentinel names one. */
-  master: string | undefined
-  /** Every Sentinel that answers names the same master. */
-  agree: boolean
-  /** Sentinels answering / configured, and the quorum they are configured with. */
-  reachable: number
-  total: number
-  quorum: number | undefined
-  /** Failovers the pool followed since start. */
-  failovers: number
-}
+export type { SentinelHealth }
 
 export interface PoolMonitorEvents {
   /** One call per breaker transition. */

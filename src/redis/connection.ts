@@ -167,3 +167,16 @@ function boundReplies(client: Redis, stream: NonNullable<Redis['stream']>, max: 
     }
   })
 }
+
+/** QUIT a ready connection (Redis answers, the socket closes cleanly); one not ready, frozen or gone is dropped. */
+export async function closeClient(client: Redis): Promise<void> {
+  if (client.status === 'ready') {
+    try {
+      await client.quit()
+      return
+    } catch {
+      // Frozen or gone: fall through and drop the socket.
+    }
+  }
+  client.disconnect()
+}

@@ -16,18 +16,23 @@ export interface SentinelNodeView {
   flags: string | undefined
 }
 
-export interface SentinelView {
+/** What the pool's health() and /status say of the Sentinels. */
+export interface SentinelHealth {
   masterName: string
   /** `host:port` of the master the pool follows; undefined until a Sentinel names one. */
   master: string | undefined
   /** At least one Sentinel answers and every one that answers names the same master. */
   agree: boolean
+  /** Sentinels answering / configured. */
   reachable: number
   total: number
   /** The quorum the Sentinels are configured with; undefined until one answers. */
   quorum: number | undefined
-  /** Failovers seen since start (+switch-master, or a refresh finding a newer config epoch). */
+  /** Failovers the pool followed since start (+switch-master, or a refresh finding a newer config epoch). */
   failovers: number
+}
+
+export interface SentinelView extends SentinelHealth {
   sentinels: SentinelNodeView[]
 }
 

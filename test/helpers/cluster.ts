@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process'
 import { createServer } from 'node:net'
 import { promisify } from 'node:util'
+// The package's own CLUSTER INFO parser, pinned by test/collectors/cluster-parser.test.ts on captured replies.
+import { type ClusterInfo, parseClusterInfo } from '../../src/collectors/cluster-parser.js'
 import { freePort, type RedisServer, startRedis } from './redis-server.js'
 import { waitFor } from './wait-for.js'
 
@@ -31,10 +33,6 @@ export interface ClusterNode extends RedisServer {
   readonly id: string
   /** `host:port` as CLUSTER NODES prints it. */
   readonly address: string
-}
-
-export interface ClusterInfo {
-  [field: string]: string
 }
 
 export interface SlotMigration {
@@ -87,15 +85,6 @@ async function freeClusterPort(taken: Set<number>): Promise<number> {
     if (await portIsFree(port + BUS_PORT_OFFSET)) return port
   }
   throw new Error('no free port pair (port, port+10000) for a cluster node')
-}
-
-export function parseClusterInfo(text: string): ClusterInfo {
-  const info: ClusterInfo = {}
-  for (const line of text.split(/\r?\n/)) {
-    const at = line.indexOf(':')
-    if (at > 0) info[line.slice(0, at)] = line.slice(at + 1).trim()
-  }
-  return info
 }
 
 /**
