@@ -121,7 +121,13 @@ describe('key distribution by pattern against a real redis-server', () => {
     expect(text).toContain('redis_key_group_count{db="db0",key_group="a:*"} 100')
     expect(text).toMatch(/redis_key_group_memory_usage_bytes\{db="db0",key_group="b:\*"\} [1-9]\d*/)
     expect(text).toContain('redis_key_groups_sampled_fraction{db="db0"} 1')
-    expect(stats.status({ latencyMs: 1, breaker: 'closed' }).key_groups.length).toBeGreaterThan(0)
+    // The same groups in /status: exact counts (every key scanned), memory measured, and the keys
+    // of no pattern (c:, d:, e: from the test above) as unclassified.
+    expect(stats.status({ latencyMs: 1, breaker: 'closed' }).key_groups).toEqual([
+      { db: 'db0', group: 'unclassified', count: 300, memory_bytes: expect.any(Number) },
+      { db: 'db0', group: 'a:*', count: 100, memory_bytes: expect.any(Number) },
+      { db: 'db0', group: 'b:*', count: 100, memory_bytes: expect.any(Number) },
+    ])
     await stats.close()
   })
 

@@ -227,7 +227,12 @@ describe('the service on a Redis Cluster (REDIS_CLUSTER=true)', () => {
       what: 'redis_cluster_state 0',
       timeoutMs: 20_000,
     })
-    expect(sample(await metrics(), 'redis_cluster_slots_fail')).toBeGreaterThan(0)
+    // The state turns fail once the victim is FAIL (not merely PFAIL): exactly its slots fail.
+    const victimSlots = nodes
+      .find((e) => e.id === victim.id)!
+      .slots.reduce((n, [lo, hi]) => n + hi - lo + 1, 0)
+    expect(victimSlots).toBeGreaterThan(5000)
+    expect(sample(await metrics(), 'redis_cluster_slots_fail')).toBe(victimSlots)
     await waitFor(async () => (await app.inject({ url: '/health/ready' })).statusCode === 503, {
       what: 'ready 503',
       timeoutMs: 20_000,
