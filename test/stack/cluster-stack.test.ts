@@ -7,11 +7,12 @@ import {
   describeDiscoveryExample,
   type ExampleStack,
   firingAlerts,
-  getJson,
   PROMETHEUS_DIR,
+  panelQueries,
   queryPrometheus,
   startExampleStack,
   waitForEveryQueryData,
+  waitForTargets,
 } from './support.js'
 
 const EXAMPLE = join(PROMETHEUS_DIR, 'examples', 'redis-cluster.yml')
@@ -46,17 +47,11 @@ describe('the Redis Cluster row and alerts end to end (cluster, the service, pro
   const query = (expr: string) => queryPrometheus(stack.api, expr)
 
   it('discovers every cluster node through /discover-cluster-nodes, each as a /scrape target with its role', async () => {
-    const targets = await waitFor(
-      async () => {
-        const r = await getJson<{
-          data: {
-            activeTargets: Array<{ labels: Record<string, string>; scrapePool: string; scrapeUrl: string }>
-          }
-        }>(`${stack.api}/api/v1/targets`)
-        const mine = r.data.activeTargets.filter((t) => t.scrapePool === 'redis-cluster')
-        return mine.length === 3 ? mine : undefined
-      },
-      { timeoutMs: 30_000, what: 'three discovered cluster targets' },
+    const targets = await waitForTargets(
+      stack.api,
+      'redis-cluster',
+      (mine) => mine.length === 3,
+      'three discovered cluster targets',
     )
     expect(targets.map((t) => t.labels.instance).sort()).toEqual(cluster.masters.map((m) => m.address).sort())
     for (const t of targets) {
@@ -86,15 +81,11 @@ describe('the Redis Cluster row and alerts end to end (cluster, the service, pro
       'Cluster nodes',
       'Pool redirections per second',
     ])
-    const queries = row.flatMap((panel) =>
-      (panel.targets ?? []).map((t) => ({
-        what: `${panel.title} [${t.refId}]`,
-        expr: t.expr
-          .replaceAll('$job', 'redis-pool-monitor')
-          .replaceAll('$instance', stack.instance)
-          .replaceAll('$__rate_interval', '15s'),
-      })),
-    )
+    const queries = panelQueries(row, {
+      jobs: ['redis-pool-monitor'],
+      instance: stack.instance,
+      rateInterval: '15s',
+    })
     await waitForEveryQueryData(stack.api, queries, 'every cluster row query to return data')
     const state = await query(`redis_cluster_state{job="redis-pool-monitor"}`)
     expect(state.data.result.map((s) => s.value[1])).toEqual(['1'])

@@ -12,6 +12,7 @@ import {
   type Child,
   getJson,
   PROMETHEUS_DIR,
+  panelQueries,
   queryPrometheus,
   type RuleFile,
   readDashboard,
@@ -187,20 +188,13 @@ describe('the monitoring stack end to end (redis-server, the service, prometheus
     const dashboard = readDashboard()
     // The Redis Cluster row needs a cluster: cluster-stack.test.ts runs it against one. The
     // replica-set panels need replicas and Sentinels: sentinel-stack.test.ts.
-    const queries = dashboard.panels
-      .flatMap((panel) =>
-        (panel.targets ?? []).map((target) => ({
-          what: `${panel.title} [${target.refId}]`,
-          expr: target.expr
-            .replaceAll('$job', job)
-            .replaceAll('$instance', instance)
-            .replaceAll('$__rate_interval', RATE_INTERVAL),
-        })),
-      )
-      .filter(
-        (q) =>
-          !/redis_cluster_|redis_sentinel_|redis_master_link_up|redis_connected_slave_offset/.test(q.expr),
-      )
+    const queries = panelQueries(dashboard.panels, {
+      jobs: [job],
+      instance,
+      rateInterval: RATE_INTERVAL,
+    }).filter(
+      (q) => !/redis_cluster_|redis_sentinel_|redis_master_link_up|redis_connected_slave_offset/.test(q.expr),
+    )
     expect(queries.length).toBeGreaterThan(15)
     await waitForEveryQueryData(api, queries, 'every dashboard query to return data')
   }, 90_000)

@@ -7,11 +7,12 @@ import {
   describeDiscoveryExample,
   type ExampleStack,
   firingAlerts,
-  getJson,
   PROMETHEUS_DIR,
+  panelQueries,
   queryPrometheus,
   startExampleStack,
   waitForEveryQueryData,
+  waitForTargets,
 } from './support.js'
 
 const EXAMPLE = join(PROMETHEUS_DIR, 'examples', 'redis-sentinel.yml')
@@ -51,17 +52,11 @@ describe('the Replication and Sentinel row and alerts end to end (Sentinels, the
   const firing = (job: string) => firingAlerts(stack.api, job)
 
   it('discovers the master, the replica and the three Sentinels, each a /scrape target with its role', async () => {
-    const targets = await waitFor(
-      async () => {
-        const r = await getJson<{
-          data: {
-            activeTargets: Array<{ labels: Record<string, string>; scrapePool: string; health: string }>
-          }
-        }>(`${stack.api}/api/v1/targets`)
-        const mine = r.data.activeTargets.filter((t) => t.scrapePool === 'redis-sentinel')
-        return mine.length === 5 && mine.every((t) => t.health === 'up') ? mine : undefined
-      },
-      { timeoutMs: 30_000, what: 'five discovered targets, all up' },
+    const targets = await waitForTargets(
+      stack.api,
+      'redis-sentinel',
+      (mine) => mine.length === 5 && mine.every((t) => t.health === 'up'),
+      'five discovered targets, all up',
     )
     const byRole = (role: string) =>
       targets
@@ -83,17 +78,11 @@ describe('the Replication and Sentinel row and alerts end to end (Sentinels, the
       'Failovers',
     ])
     // Each query counts as answered when either job's series answer it.
-    const queries = row.flatMap((panel) =>
-      (panel.targets ?? []).flatMap((t) =>
-        ['redis-pool-monitor', 'redis-sentinel'].map((job) => ({
-          what: `${panel.title} [${t.refId}]`,
-          expr: t.expr
-            .replaceAll('$job', job)
-            .replaceAll('$instance', '.+')
-            .replaceAll('$__rate_interval', '15s'),
-        })),
-      ),
-    )
+    const queries = panelQueries(row, {
+      jobs: ['redis-pool-monitor', 'redis-sentinel'],
+      instance: '.+',
+      rateInterval: '15s',
+    })
     await waitForEveryQueryData(stack.api, queries, 'every row query to return data')
     const quorum = await query('redis_sentinel_master_ckquorum_status{job="redis-sentinel"}')
     expect(quorum.data.result.map((s) => s.value[1])).toEqual(['1', '1', '1'])

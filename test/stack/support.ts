@@ -422,3 +422,50 @@ export async function startExampleStack(options: {
     throw err
   }
 }
+
+/** One of Prometheus' /api/v1/targets active targets, as far as the tests read it. */
+export interface ActiveTarget {
+  labels: Record<string, string>
+  scrapePool: string
+  scrapeUrl: string
+  health: string
+}
+
+/** Waits until the active targets of scrape pool (job) `job` satisfy `done`; returns them. */
+export async function waitForTargets(
+  api: string,
+  job: string,
+  done: (targets: ActiveTarget[]) => boolean,
+  what: string,
+): Promise<ActiveTarget[]> {
+  return waitFor(
+    async () => {
+      const r = await getJson<{ data: { activeTargets: ActiveTarget[] } }>(`${api}/api/v1/targets`)
+      const mine = r.data.activeTargets.filter((t) => t.scrapePool === job)
+      return done(mine) ? mine : undefined
+    },
+    { timeoutMs: 30_000, what },
+  )
+}
+
+/**
+ * The queries of dashboard panels with Grafana's variables filled in, named `<panel> [<refId>]`; one
+ * entry per job in `jobs`, all under the same name (waitForEveryQueryData counts a name answered
+ * when any of them answers).
+ */
+export function panelQueries(
+  panels: DashboardJson['panels'],
+  vars: { jobs: readonly string[]; instance: string; rateInterval: string },
+): Array<{ what: string; expr: string }> {
+  return panels.flatMap((panel) =>
+    (panel.targets ?? []).flatMap((target) =>
+      vars.jobs.map((job) => ({
+        what: `${panel.title} [${target.refId}]`,
+        expr: target.expr
+          .replaceAll('$job', job)
+          .replaceAll('$instance', vars.instance)
+          .replaceAll('$__rate_interval', vars.rateInterval),
+      })),
+    ),
+  )
+}
