@@ -83,23 +83,21 @@ describe('the Redis endpoint from configuration', () => {
       REDIS_SENTINEL_PASSWORD_FILE: sentinelPassword,
       REDIS_READ_FROM_REPLICAS: 'true',
     })
+    // Port 26379 where the list leaves it out; a bracketed IPv6 address loses its brackets.
+    const nodes = [
+      { host: '10.0.0.1', port: 26379 },
+      { host: 'sentinel-b', port: 26379 },
+      { host: '::1', port: 26380 },
+    ]
     expect(redis.topology).toBe('sentinel')
     expect(redis.sentinel).toEqual({
-      nodes: [
-        { host: '10.0.0.1', port: 26379 },
-        { host: 'sentinel-b', port: 26379 },
-        { host: '::1', port: 26380 },
-      ],
+      nodes,
       masterName: 'cache',
       password: 'sentinel-secret',
     })
     expect(redis.readFromReplicas).toBe(true)
     expect(redis.options).toMatchObject({
-      sentinels: [
-        { host: '10.0.0.1', port: 26379 },
-        { host: 'sentinel-b', port: 26379 },
-        { host: '::1', port: 26380 },
-      ],
+      sentinels: nodes,
       name: 'cache',
       role: 'master',
       sentinelPassword: 'sentinel-secret',
