@@ -54,6 +54,11 @@ export interface Scrape {
   /** The latest snapshot while Redis is up, else undefined. */
   view: View
   readonly status: ScrapeStatus
+  /**
+   * Drops the latest snapshot until the next collection: view() is undefined meanwhile. For a
+   * /scrape target, which renders right after collecting and needs nothing of it in between.
+   */
+  forget(): void
   /** Starts the collectors' background work. */
   start(): void
   close(): Promise<void>
@@ -169,6 +174,9 @@ export function createScrape(options: ScrapeOptions): Scrape {
   return {
     collect,
     view,
+    forget() {
+      snapshot = undefined
+    },
     status: {
       get up() {
         return up

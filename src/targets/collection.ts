@@ -44,10 +44,22 @@ export function createServerSideCollection(): CreateCollection {
     const registry = new Registry()
     for (const collector of stateful) collector.register(registry, scrape.view)
     const own = registry.getMetricsAsArray() as unknown as Family[]
+    // A target's snapshot (INFO parsed, ~40 KB) is needed only from its collection to its render.
+    // Kept between scrapes, 200 targets held about 8 MB more RSS, and every snapshot outlived the
+    // young generation to die in the old one. Concurrent scrapes of one target share a collection,
+    // so it goes once the last of them has rendered.
+    let scrapes = 0
     return {
-      collect: (options) => scrape.collect(options),
+      async scrape(timeoutMs, format) {
+        scrapes++
+        try {
+          await scrape.collect({ timeoutMs })
+          return await layout.render(scrape, own, format)
+        } finally {
+          if (--scrapes === 0) scrape.forget()
+        }
+      },
       start: () => scrape.start(),
-      render: (format) => layout.render(scrape, own, format),
       async close() {
         await scrape.close()
         registry.clear()

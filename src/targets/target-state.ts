@@ -8,10 +8,11 @@ import type { ScrapeTarget } from './target.js'
 
 /** The server-side collection of one target, over its connection. */
 export interface TargetCollection {
-  /** INFO and the collectors' reads within `timeoutMs`; never rejects (redis_up 0 on failure). */
-  collect(options: { timeoutMs: number }): Promise<unknown>
-  /** The target's families as exposition text, from the latest collection. */
-  render(format: ExpositionFormat): Promise<string>
+  /**
+   * INFO and the collectors' reads within `timeoutMs`, then the target's families as exposition
+   * text in `format`; never rejects for the target's sake (redis_up 0 on failure).
+   */
+  scrape(timeoutMs: number, format: ExpositionFormat): Promise<string>
   /** Background work (key-group passes for check-keys). */
   start?(): void
   close(): Promise<void>
@@ -146,8 +147,7 @@ export function createTargetState(options: TargetStateOptions): TargetState {
       try {
         const started = now()
         await ready(timeoutMs)
-        await collection.collect({ timeoutMs: Math.max(0, timeoutMs - (now() - started)) })
-        return await collection.render(format)
+        return await collection.scrape(Math.max(0, timeoutMs - (now() - started)), format)
       } finally {
         inFlight--
         lastUsedAt = now()

@@ -65,7 +65,7 @@ const clock = () => {
  * createScrape's families, every server-side collector, key groups (with check-keys) and command
  * denied, rendered by prom-client.
  */
-async function previous(redis: RedisCommander, checkKeys: string[], format: ExpositionFormat) {
+async function previous(redis: RedisCommander, checkKeys: string[], format: ExpositionFormat, now = clock()) {
   const commandDenied = createCommandDenied({ logger: silent })
   const wrapped = commandDenied.wrap(redis)
   const stateful: Collector[] = [
@@ -88,7 +88,7 @@ async function previous(redis: RedisCommander, checkKeys: string[], format: Expo
     registry,
     logger: silent,
     collectors: [...SERVER_COLLECTORS, ...stateful],
-    now: clock(),
+    now,
   })
   await scrape.collect({ timeoutMs: 1000 })
   const text = format === 'openmetrics' ? await renderOpenMetrics(registry) : await registry.metrics()
@@ -125,8 +125,7 @@ describe("a /scrape target's text from the shared layout", () => {
       checkKeys,
       now: clock(),
     })
-    await state.collect({ timeoutMs: 1000 })
-    const text = await state.render(format)
+    const text = await state.scrape(1000, format)
     await state.close()
     return text
   }
@@ -140,22 +139,23 @@ describe("a /scrape target's text from the shared layout", () => {
     }
   }
 
-  it('gives targets rendered at the same time each their own values', async () => {
+  it('gives each of targets scraped at the same time its own values, twice in a row', async () => {
+    // A clock that stands still: two scrapes sharing one collection then report the same duration.
+    const still = () => 1_700_000_000_000
     const master = fixture('info-redis-7.0.15-master-with-replica.txt')
     const replica = fixture('info-redis-7.0.15-replica.txt')
-    const expected = await Promise.all([
-      previous(captured(master), [], 'text'),
-      previous(captured(replica), [], 'text'),
-      previous(down, [], 'text'),
-    ])
-    expect(expected[0]).not.toBe(expected[1])
-    const states = [captured(master), captured(replica), down].map((redis) =>
-      collection({ redis: redis as unknown as Redis, logger: silent, target, checkKeys: [], now: clock() }),
+    const expected = await Promise.all(
+      [captured(master), captured(replica), down].map((redis) => previous(redis, [], 'text', still)),
     )
-    await Promise.all(states.map((s) => s.collect({ timeoutMs: 1000 })))
-    // Interleaved on purpose: every render starts before any finishes.
-    const texts = await Promise.all(states.flatMap((s) => [s.render('text'), s.render('text')]))
-    expect(texts).toEqual([expected[0], expected[0], expected[1], expected[1], expected[2], expected[2]])
+    expect(new Set(expected).size).toBe(3)
+    const states = [captured(master), captured(replica), down].map((redis) =>
+      collection({ redis: redis as unknown as Redis, logger: silent, target, checkKeys: [], now: still }),
+    )
+    for (let round = 0; round < 2; round++) {
+      // Two scrapes of each target at once: they share its collection and both render all of it.
+      const texts = await Promise.all(states.flatMap((s) => [s.scrape(1000, 'text'), s.scrape(1000, 'text')]))
+      expect(texts).toEqual([expected[0], expected[0], expected[1], expected[1], expected[2], expected[2]])
+    }
     await Promise.all(states.map((s) => s.close()))
   })
 })
