@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CommandIo } from '../../src/views/commands.js'
 import { statusCommand } from '../../src/views/commands.js'
 import { type RedisServer, startRedis } from '../helpers/redis-server.js'
-import { ROOT } from '../helpers/service-process.js'
-import { baseEnv, runView, VIEWS_ENTRY } from './support.js'
+import { ENTRY, ROOT } from '../helpers/service-process.js'
+import { baseEnv, runView } from './support.js'
 
 const PASSWORD = 'status-view-secret-7f3a'
 
@@ -243,7 +243,7 @@ describe('redis-pool-monitor status exit codes', () => {
     const child = spawn(
       process.execPath,
       [
-        VIEWS_ENTRY,
+        ENTRY,
         'status',
         '--watch',
         '--json',

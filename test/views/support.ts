@@ -1,9 +1,6 @@
 import { spawn } from 'node:child_process'
 import { assertBuilt, ENTRY, ROOT } from '../helpers/service-process.js'
 
-/** The shipped CLI (`bin/redis-pool-monitor.js` over dist/): the views are tested as users run them. */
-export const VIEWS_ENTRY = ENTRY
-
 /** A minimal environment: never the test runner's own (it could hold a REDIS_URL). */
 export function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -29,7 +26,7 @@ export function runView(
 ): Promise<Finished> {
   assertBuilt()
   const startedAt = Date.now()
-  const child = spawn(process.execPath, [VIEWS_ENTRY, ...args], {
+  const child = spawn(process.execPath, [ENTRY, ...args], {
     cwd: ROOT,
     env: baseEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,9 +2,9 @@ import { execFile, execFileSync } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RedisServer, startRedis } from '../helpers/redis-server.js'
-import { ROOT } from '../helpers/service-process.js'
+import { ENTRY, ROOT } from '../helpers/service-process.js'
 import { waitFor } from '../helpers/wait-for.js'
-import { runView, VIEWS_ENTRY } from './support.js'
+import { runView } from './support.js'
 
 const execFileAsync = promisify(execFile)
 
@@ -30,7 +30,7 @@ async function startTop(extra: string[] = [], size = { columns: 100, rows: 30 })
   const command = [
     'printf "BEFORE-TOP\\n";',
     process.execPath,
-    quote(VIEWS_ENTRY),
+    quote(ENTRY),
     'top --interval 1',
     '--redis-url',
     quote(redis.url),
