@@ -6,7 +6,7 @@ import { keyGroupsOnTopology } from '../collectors/cluster-key-groups.js'
 import { createServerStats, type ServerStats } from '../collectors/server-stats.js'
 import type { Config } from '../config/config.js'
 import { keyGroupOptions } from '../config/key-groups.js'
-import { createConnection } from '../redis/connection.js'
+import { closeClient, createConnection } from '../redis/connection.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -49,9 +49,7 @@ async function serverStatsPlugin(fastify: FastifyInstance, { config }: ServerSta
         redis: connection,
         // Without an offline queue, a pass sent before the connection is up fails at once.
         ready: new Promise<void>((resolve) => connection.once('ready', () => resolve())),
-        close: async () => {
-          await connection.quit().catch(() => connection.disconnect())
-        },
+        close: () => closeClient(connection),
       }
     },
     thresholds: { ...config.status },

@@ -4,6 +4,7 @@ import type { Redis, RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
 import { ClusterKeyRequiredError, CrossSlotError } from '../errors.js'
 import { withTimeout } from '../timeout.js'
+import { closeClient } from './connection.js'
 import { nodeOptions, type RedisEndpoint } from './endpoint.js'
 import {
   createMultiplexPool,
@@ -126,7 +127,7 @@ export function createClusterTopology(options: ClusterTopologyOptions): ClusterT
     for (const conn of node.pool.connections) {
       const at = connections.indexOf(conn)
       if (at !== -1) connections.splice(at, 1)
-      conn.client.quit().catch(() => conn.client.disconnect())
+      void closeClient(conn.client)
     }
     logger.info({ node: node.address }, 'cluster node left the slot map; its connections are closed')
   }

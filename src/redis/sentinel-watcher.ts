@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
-import { guardSocketErrors, MAX_REPLY_BYTES, reconnectDelay } from './connection.js'
+import { closeClient, guardSocketErrors, MAX_REPLY_BYTES, reconnectDelay } from './connection.js'
 import { formatHostPort, type HostPort } from './endpoint.js'
 
 /** What one Sentinel answered at the latest refresh. */
@@ -351,11 +351,7 @@ export function createSentinelWatcher(options: SentinelWatcherOptions): Sentinel
       closed = true
       clearInterval(timer)
       for (const resolve of waiters.splice(0)) void resolve
-      await Promise.all(
-        nodes
-          .flatMap(({ commands, events }) => [commands, events])
-          .map((c) => c.quit().catch(() => c.disconnect())),
-      )
+      await Promise.all(nodes.flatMap(({ commands, events }) => [commands, events]).map(closeClient))
     },
   }
 }
