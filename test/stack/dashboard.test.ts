@@ -14,7 +14,9 @@ interface Panel {
   type: string
   title: string
   datasource?: { uid?: string }
-  fieldConfig?: { defaults?: { unit?: string; thresholds?: { steps: Array<{ value: number | null }> } } }
+  fieldConfig?: {
+    defaults?: { unit?: string; thresholds?: { steps: Array<{ value: number | null; color?: string }> } }
+  }
   targets?: Target[]
 }
 interface Dashboard {
@@ -39,7 +41,7 @@ describe('Grafana dashboard (grafana/dashboards/redis-pool-monitor.json)', () =>
   })
 
   it('gives every panel a unit and the datasource uid prometheus, on the panel and on each query', () => {
-    expect(dataPanels.length).toBeGreaterThan(0)
+    expect(dataPanels).toHaveLength(27)
     for (const panel of dataPanels) {
       expect(panel.fieldConfig?.defaults?.unit, panel.title).toMatch(/\S/)
       expect(panel.datasource?.uid, panel.title).toBe('prometheus')
@@ -59,36 +61,69 @@ describe('Grafana dashboard (grafana/dashboards/redis-pool-monitor.json)', () =>
     }
   })
 
-  it('has the panels the issue lists', () => {
-    const titles = dataPanels.map((p) => p.title.toLowerCase())
-    for (const wanted of [
-      'pool utilization',
-      'max vs active',
-      'circuit breaker',
-      'p50 / p95 / p99',
-      'operations per second',
-      'errors per second by type',
-      'memory used vs max',
-      'hit rate',
-      'clients',
-      'evictions and expirations',
-      'keys per database',
-      'key groups by memory',
-      'probe latency',
-      'cache hit rate by namespace',
-      'cache fallback state',
-    ]) {
-      expect(
-        titles.some((t) => t.includes(wanted)),
-        wanted,
-      ).toBe(true)
+  it('has the rows and panels grafana/README.md lists, in that order', () => {
+    const rows: Array<[string, string[]]> = []
+    for (const panel of dashboard.panels) {
+      if (panel.type === 'row') rows.push([panel.title, []])
+      else rows.at(-1)?.[1].push(panel.title)
     }
+    expect(rows).toEqual([
+      [
+        'Pool (client side)',
+        [
+          'Pool utilization: now and between scrapes',
+          'Pool connections: max vs active',
+          'Operations waiting for a connection',
+          'Circuit breaker state',
+          'Operation latency p50 / p95 / p99',
+          'Operations per second',
+          'Errors per second by type',
+        ],
+      ],
+      [
+        'Redis server',
+        [
+          'Memory used vs max',
+          'Keyspace hit rate',
+          'Clients',
+          'Evictions and expirations',
+          'Keys per database',
+          'Probe latency',
+          'Key groups by memory',
+        ],
+      ],
+      [
+        'Cache layer (client side)',
+        [
+          'Cache hit rate by namespace',
+          'Cache lookups per second by result',
+          'Cache fallback state',
+          'Cache fallback entries',
+        ],
+      ],
+      ['Redis Cluster', ['Cluster state', 'Cluster slots', 'Cluster nodes', 'Pool redirections per second']],
+      [
+        'Replication and Sentinel',
+        ['Replication role', 'Replication offset lag', 'Replica link status', 'Sentinel quorum', 'Failovers'],
+      ],
+    ])
+    // "connections max vs active vs idle": the panel draws all three.
+    const connections = dataPanels.find((p) => p.title === 'Pool connections: max vs active')
+    expect(connections?.targets?.map((t) => metricNamesIn(t.expr))).toEqual([
+      ['redis_pool_max_connections'],
+      ['redis_pool_active_connections'],
+      ['redis_pool_idle_connections'],
+    ])
   })
 
-  it('colours the pool utilization gauge at 80 and 90 percent', () => {
+  it('colours the pool utilization gauge green, orange at 80 percent, red at 90 percent', () => {
     const gauge = dataPanels.find((p) => p.type === 'gauge' && /utilization/i.test(p.title))
     expect(gauge?.fieldConfig?.defaults?.unit).toBe('percent')
-    expect(gauge?.fieldConfig?.defaults?.thresholds?.steps.map((s) => s.value)).toEqual([null, 80, 90])
+    expect(gauge?.fieldConfig?.defaults?.thresholds?.steps).toEqual([
+      { value: null, color: 'green' },
+      { value: 80, color: 'orange' },
+      { value: 90, color: 'red' },
+    ])
   })
 
   it('queries only metric families defined in src/metrics/definitions.ts', () => {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { basename, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
   ALERTS_DIR,
@@ -5,28 +7,45 @@ import {
   definedMetricNames,
   familyOf,
   metricNamesIn,
+  ROOT,
   RULE_TESTS_DIR,
   readYaml,
   run,
   yamlFiles,
 } from './support.js'
 
-/** The README's alerts with what it fixes about each (severity, threshold, for). */
-const FIXED_ALERTS: Record<string, { severity?: string; threshold?: string; for?: string }> = {
-  RedisPoolHighUtilization: { severity: 'warning', threshold: '> 80', for: '5m' },
-  RedisPoolCriticalUtilization: { severity: 'critical', threshold: '> 90', for: '2m' },
-  RedisCircuitBreakerOpen: { severity: 'critical', threshold: '== 2', for: '1m' },
-  RedisHighLatency: { severity: 'warning', threshold: '> 0.1', for: '5m' },
-  RedisDown: {},
-  RedisMemoryHigh: { threshold: '> 75' },
-  RedisMemoryCritical: { threshold: '> 90' },
-  RedisConnectionsHigh: {},
-  RedisEvictionsHigh: {},
-  RedisSlowQueries: {},
-  RedisHitRateLow: { threshold: '< 50' },
-  RedisCacheFallbackActive: { severity: 'warning' },
-  RedisClusterStateFail: { severity: 'critical', threshold: '== 0', for: '1m' },
-  RedisClusterSlotsFail: { severity: 'critical', threshold: '> 0' },
+/**
+ * The README's alert table ("### Alerts"): each row's name, severity and, where "fires when" says
+ * "for N m", the for-duration; read from the README itself so a row added there is checked here.
+ */
+const README_ALERTS = (() => {
+  const text = readFileSync(join(ROOT, 'README.md'), 'utf8')
+  const section = text.slice(text.indexOf('### Alerts'), text.indexOf('The rules are unit-tested'))
+  return [...section.matchAll(/^\| `(\w+)` \| (warning|critical) \| ([^|]+) \|/gm)].map((m) => ({
+    name: m[1] ?? '',
+    severity: m[2] ?? '',
+    for: /\bfor (\d+) m\b/.exec(m[3] ?? '')?.[1],
+  }))
+})()
+
+/** The alerts of the README's Sentinel section (named there, not in the table). */
+const README_SENTINEL_ALERTS = ['RedisReplicationBroken', 'RedisSentinelQuorumLost', 'RedisFailover']
+
+/** The thresholds the README's table states, as they read in the rule expressions. */
+const README_THRESHOLDS: Record<string, string> = {
+  RedisPoolHighUtilization: '> 80',
+  RedisPoolCriticalUtilization: '> 90',
+  RedisCircuitBreakerOpen: '== 2',
+  RedisHighLatency: '> 0.1',
+  RedisDown: 'redis_up == 0',
+  RedisMemoryHigh: '> 75',
+  RedisMemoryCritical: '> 90',
+  RedisConnectionsHigh: '> 80',
+  RedisEvictionsHigh: '> 10',
+  RedisSlowQueries: '> 10',
+  RedisHitRateLow: '< 50',
+  RedisClusterStateFail: '== 0',
+  RedisClusterSlotsFail: '> 0',
 }
 
 /** Metric families that come from Prometheus and Alertmanager themselves, not from this project. */
@@ -49,19 +68,27 @@ describe('alert rules (prometheus/alerts)', () => {
 
   it('pass every promtool unit test in prometheus/tests', async () => {
     const files = yamlFiles(RULE_TESTS_DIR)
-    expect(files.length).toBeGreaterThan(0)
+    // One test file per rule file: alerts/<name>.yml is tested by tests/<name>.test.yml.
+    expect(files.map((f) => basename(f))).toEqual(
+      yamlFiles(ALERTS_DIR).map((f) => basename(f).replace(/\.yml$/, '.test.yml')),
+    )
     const result = await run('promtool', ['test', 'rules', ...files])
     expect(result.code, result.stdout + result.stderr).toBe(0)
     expect(result.stdout.match(/SUCCESS/g)).toHaveLength(files.length)
   })
 
-  it('define every alert the README names, with its severity, threshold and for-duration', () => {
-    for (const [name, fixed] of Object.entries(FIXED_ALERTS)) {
-      const rule = byName.get(name)
-      expect(rule, name).toBeDefined()
-      if (fixed.severity) expect(rule?.labels?.severity, name).toBe(fixed.severity)
-      if (fixed.threshold) expect(rule?.expr.replace(/\s+/g, ' '), name).toContain(fixed.threshold)
-      if (fixed.for) expect(rule?.for, name).toBe(fixed.for)
+  it("define exactly the README table's alerts (plus the Sentinel section's), each with its severity, for-duration and stated threshold", () => {
+    expect(README_ALERTS).toHaveLength(20)
+    expect([...byName.keys()].sort()).toEqual(
+      [...README_ALERTS.map((a) => a.name), ...README_SENTINEL_ALERTS].sort(),
+    )
+    for (const row of README_ALERTS) {
+      const rule = byName.get(row.name)
+      expect(rule?.labels?.severity, row.name).toBe(row.severity)
+      if (row.for) expect(rule?.for, row.name).toBe(`${row.for}m`)
+    }
+    for (const [name, threshold] of Object.entries(README_THRESHOLDS)) {
+      expect(byName.get(name)?.expr.replace(/\s+/g, ' '), name).toContain(threshold)
     }
   })
 
