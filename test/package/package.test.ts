@@ -162,6 +162,31 @@ describe('the npm package, installed from its tarball outside the repository', (
     expect(results).toEqual(modes.map((mode) => ({ mode: mode[1], code: 0, stdout: '' })))
   }, 240_000)
 
+  it('serves a download through @fastify/static on this Node although its content-disposition@3 asks for Node 22', async () => {
+    // content-disposition@3 is ESM only; @fastify/static require()s it at load (Node 20.19+, engines).
+    const script = [
+      "const { default: Fastify } = await import('fastify')",
+      "const { default: serveStatic } = await import('@fastify/static')",
+      "const { writeFileSync, mkdtempSync } = await import('node:fs')",
+      "const root = mkdtempSync(process.cwd() + '/static-')",
+      "writeFileSync(root + '/report ü.txt', 'ok')",
+      'const app = Fastify()',
+      'await app.register(serveStatic, { root })',
+      "app.get('/file', (_, reply) => reply.download('report ü.txt'))",
+      "const res = await app.inject('/file')",
+      "console.log(JSON.stringify({ status: res.statusCode, disposition: res.headers['content-disposition'], body: res.body }))",
+    ].join('\n')
+    const { code, stdout } = await exec(process.execPath, ['--input-type=module', '-e', script], dir)
+    expect({ code, answer: JSON.parse(stdout) }).toEqual({
+      code: 0,
+      answer: {
+        status: 200,
+        disposition: `attachment; filename="report ?.txt"; filename*=UTF-8''report%20%C3%BC.txt`,
+        body: 'ok',
+      },
+    })
+  })
+
   it("runs fastify's inject on this Node although light-my-request's cookie@2 asks for Node 22", async () => {
     // cookie@2 is ESM only; light-my-request require()s it, which Node supports from 20.19 (engines).
     const script = [
