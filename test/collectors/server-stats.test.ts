@@ -119,6 +119,35 @@ describe('server stats against a real redis-server', () => {
     await stats.close()
   })
 
+  it('costs Redis exactly INFO ALL, SLOWLOG LEN, SLOWLOG GET 1 and LATENCY LATEST per collection (no CONFIG, no CLUSTER, no error reply), one round for two collections at once', async () => {
+    const registry = new Registry()
+    const stats = createServerStats({ redis: commander(client), registry, logger: silent })
+    const calls = async () => {
+      const info = parseInfo(await redis.cli('INFO', 'ALL'))
+      return {
+        commands: Object.fromEntries(Object.entries(info.commandStats).map(([cmd, s]) => [cmd, s.calls])),
+        errors: Object.fromEntries(Object.entries(info.errorStats).map(([err, n]) => [err, n])),
+      }
+    }
+    const before = await calls()
+    const [first, second] = await Promise.all([
+      stats.collect({ timeoutMs: 2000 }),
+      stats.collect({ timeoutMs: 2000 }),
+    ])
+    expect(first.ok).toBe(true)
+    expect(second.ok).toBe(true)
+    const after = await calls()
+    const delta = Object.fromEntries(
+      Object.entries(after.commands)
+        .map(([cmd, n]) => [cmd, n - (before.commands[cmd] ?? 0)])
+        .filter(([, n]) => n !== 0),
+    )
+    // INFO twice: the collection's and this test's own first read (a command counts once it ran).
+    expect(delta).toEqual({ info: 2, 'slowlog|len': 1, 'slowlog|get': 1, 'latency|latest': 1 })
+    expect(after.errors).toEqual(before.errors)
+    await stats.close()
+  })
+
   it('with maxmemory 0 gives no memory percentage in /status, never Infinity or NaN', async () => {
     const registry = new Registry()
     const stats = createServerStats({ redis: commander(client), registry, logger: silent })
@@ -189,7 +218,7 @@ describe('server stats against a real redis-server', () => {
     await stats.close()
   })
 
-  it('keeps a history of samples with memory, hit rate, ops/s, clients and the client context', async () => {
+  it('keeps a history of samples with memory, hit rate (none below 100 lookups), ops/s, clients, keys and the client context', async () => {
     const registry = new Registry()
     const stats = createServerStats({
       redis: commander(client),
@@ -208,8 +237,12 @@ describe('server stats against a real redis-server', () => {
     expect(history[2]).toMatchObject({
       available: true,
       used_memory_bytes: expect.any(Number),
+      memory_usage_percent: null, // maxmemory 0
+      hit_rate_percent: null, // 1 hit and 1 miss: below the 100 lookups a hit rate needs
       connected_clients: expect.any(Number),
       ops_per_sec: expect.any(Number),
+      total_keys: 51, // 50 user:* in db0 and other-db in db3
+      fallback_in_use: false,
       latency_ms: 0.5,
       pool_utilization_percent: 10,
       circuit_breaker_state: 'closed',

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ENV_VARS, flagName, parseConfig, VARIABLES } from '../../src/config/config.js'
 import { envWithFlags } from '../../src/config/flags.js'
+import { defaultMaxConnections } from '../../src/process/fd-limit.js'
 import { configError, expectRefused } from './support.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'rpm-config-'))
@@ -144,6 +145,38 @@ describe('ENV_VARS and flags', () => {
     expect(documented.map((m) => m[1]).sort()).toEqual([...ENV_VARS].sort())
     for (const [, name, flag] of documented)
       expect(flag, name).toBe(flagName(name as (typeof ENV_VARS)[number]))
+  })
+
+  it("gives every variable the default the README's configuration table states", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+    const rows = [...readme.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \| `--[a-z0-9-]+` \| ([^|]+) \|/gm)]
+    expect(rows).toHaveLength(ENV_VARS.length)
+    // Defaults the table explains in words: no value of their own (computed, or none at all).
+    const inWords: Record<string, string> = {
+      REDIS_TLS_SERVER_NAME: 'the host dialled',
+      HISTORY_FILE: 'none (memory only)',
+      MAX_CONNECTIONS: 'half the open-files soft limit (`ulimit -n`), at most 4096',
+    }
+    for (const [, name, cell] of rows) {
+      const stated = (cell ?? '').trim()
+      const variable = VARIABLES[name as (typeof ENV_VARS)[number]]
+      if (name! in inWords) {
+        expect(stated, name).toBe(inWords[name!])
+        expect(variable.default, name).toBeUndefined()
+      } else if (stated === 'none') {
+        expect(variable.default, name).toBeUndefined()
+      } else {
+        expect(stated, name).toBe(`\`${variable.default}\``)
+      }
+    }
+  })
+
+  it('derives MAX_CONNECTIONS when unset as half the open-files soft limit, at most 4096', () => {
+    expect(defaultMaxConnections(256)).toBe(128)
+    expect(defaultMaxConnections(1024)).toBe(512)
+    expect(defaultMaxConnections(8193)).toBe(4096)
+    expect(defaultMaxConnections(1_048_576)).toBe(4096) // Docker's default limit
+    expect(defaultMaxConnections(Number.POSITIVE_INFINITY)).toBe(4096) // ulimit -n unlimited
   })
 
   it('reads the STATUS_* thresholds into the status verdict settings', () => {
