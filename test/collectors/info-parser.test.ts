@@ -13,11 +13,11 @@ describe('parseInfo (captured INFO ALL of Redis 7.0.15)', () => {
     expect(info.sectionOf['redis_version']).toBe('server')
     expect(info.sectionOf['used_memory']).toBe('memory')
     expect(infoNumber(info, 'maxmemory')).toBe(0)
-    expect(infoNumber(info, 'connected_clients')).toBeGreaterThan(0)
+    expect(infoNumber(info, 'connected_clients')).toBe(1)
   })
 
   it('reads keyspace lines into keys, expires and avg_ttl per db', () => {
-    expect(info.keyspace['db0']).toEqual({ keys: 1000, expires: 1, avgTtlMs: expect.any(Number) })
+    expect(info.keyspace['db0']).toEqual({ keys: 1000, expires: 1, avgTtlMs: 998010 })
     expect(info.keyspace['db2']).toEqual({ keys: 1, expires: 0, avgTtlMs: 0 })
     expect(info.fields['db0']).toBeUndefined()
   })
@@ -26,7 +26,7 @@ describe('parseInfo (captured INFO ALL of Redis 7.0.15)', () => {
     expect(info.commandStats['set']).toEqual({ calls: 1, usec: 5, rejectedCalls: 0, failedCalls: 0 })
     expect(info.commandStats['client|setname']?.calls).toBe(1)
     expect(info.commandStats['evalsha']?.failedCalls).toBe(1)
-    expect(Object.keys(info.errorStats).length).toBeGreaterThan(0)
+    expect(info.errorStats).toEqual({ NOSCRIPT: 1 })
   })
 
   it('reads latencystats into quantiles per command, p99.9 as 0.999', () => {

@@ -25,16 +25,18 @@ describe('key distribution by pattern against a real redis-server', () => {
     await redis.stop()
   })
 
+  /** MEMORY USAGE summed over `<prefix>:0` .. `<prefix>:<n - 1>` (the keys DEBUG POPULATE makes). */
+  const expectedMemory = async (prefix: string, n: number) => {
+    const pipeline = client.pipeline()
+    for (let i = 0; i < n; i++) pipeline.call('MEMORY', 'USAGE', `${prefix}:${i}`)
+    return (await pipeline.exec())!.reduce((sum, [, bytes]) => sum + Number(bytes), 0)
+  }
+
   it('is exact on 10k keys: counts and MEMORY USAGE sums per pattern', async () => {
     await client.flushall()
     await redis.cli('DEBUG', 'POPULATE', '6000', 'market')
     await redis.cli('DEBUG', 'POPULATE', '3000', 'candles')
     await redis.cli('DEBUG', 'POPULATE', '1000', 'misc')
-    const expectedMemory = async (prefix: string, n: number) => {
-      const pipeline = client.pipeline()
-      for (let i = 0; i < n; i++) pipeline.call('MEMORY', 'USAGE', `${prefix}:${i}`)
-      return (await pipeline.exec())!.reduce((sum, [, bytes]) => sum + Number(bytes), 0)
-    }
     const scanner = createKeyGroupScanner(client, silent, { patterns: ['market:*', 'candles:*'] })
     const result = await scanner.runPass()
     expect(result.sampledFraction).toBe(1)
@@ -62,7 +64,7 @@ describe('key distribution by pattern against a real redis-server', () => {
     scanner.close()
   })
 
-  it('through the PoolMonitor, sends MEMORY USAGE in pipelines (one pool operation per SCAN batch)', async () => {
+  it('through the PoolMonitor, sends MEMORY USAGE in pipelines (at most one pool operation per SCAN batch, none per key), exact on 3000 keys', async () => {
     await client.flushall()
     await redis.cli('DEBUG', 'POPULATE', '3000', 'market')
     const registry = new Registry()
@@ -78,7 +80,9 @@ describe('key distribution by pattern against a real redis-server', () => {
       const { groups, sampledFraction } = await scanner.runPass()
       scanner.close()
       expect(sampledFraction).toBe(1)
-      expect(groups).toEqual([{ group: 'market:*', count: 3000, memoryBytes: expect.any(Number) }])
+      expect(groups).toEqual([
+        { group: 'market:*', count: 3000, memoryBytes: await expectedMemory('market', 3000) },
+      ])
       const operations = async (command: string) =>
         (await registry.getSingleMetric('redis_operation_duration_seconds')?.get())?.values.find(
           (v) =>
@@ -86,7 +90,7 @@ describe('key distribution by pattern against a real redis-server', () => {
         )?.value ?? 0
       expect(await operations('memory')).toBe(0)
       const pipelines = await operations('pipeline')
-      expect(pipelines).toBeGreaterThan(0)
+      expect(pipelines).toBeGreaterThanOrEqual(1)
       expect(pipelines).toBeLessThanOrEqual(await operations('scan'))
     } finally {
       await monitor.close()
@@ -97,10 +101,17 @@ describe('key distribution by pattern against a real redis-server', () => {
     await client.flushall()
     for (const prefix of ['a', 'b', 'c', 'd', 'e']) await redis.cli('DEBUG', 'POPULATE', '100', prefix)
     const scanner = createKeyGroupScanner(client, silent, { patterns: ['a:*'], auto: true, maxGroups: 3 })
-    const { groups } = await scanner.runPass()
+    const { groups, distinctGroups } = await scanner.runPass()
+    // Five groups of 100 keys (a:* by its pattern, b: to e: by prefix): two kept, three folded.
+    expect(distinctGroups).toBe(5)
     expect(groups).toHaveLength(3)
-    expect(groups.map((g) => g.group)).toContain('overflow')
-    expect(groups.reduce((n, g) => n + g.count, 0)).toBe(500)
+    const counts = Object.fromEntries(groups.map((g) => [g.group, g.count]))
+    expect(counts['overflow']).toBe(300)
+    expect(Object.values(counts).sort()).toEqual([100, 100, 300])
+    // The groups with the least memory fold: no kept group uses less than a folded one's average.
+    const overflow = groups.find((g) => g.group === 'overflow')!
+    for (const kept of groups.filter((g) => g !== overflow))
+      expect(kept.memoryBytes, kept.group).toBeGreaterThanOrEqual(overflow.memoryBytes / 3)
     scanner.close()
   })
 
@@ -121,17 +132,25 @@ describe('key distribution by pattern against a real redis-server', () => {
     expect(text).toContain('redis_key_group_count{db="db0",key_group="a:*"} 100')
     expect(text).toMatch(/redis_key_group_memory_usage_bytes\{db="db0",key_group="b:\*"\} [1-9]\d*/)
     expect(text).toContain('redis_key_groups_sampled_fraction{db="db0"} 1')
-    // The same groups in /status: exact counts (every key scanned), memory measured, and the keys
+    // The same groups in /status: exact counts and MEMORY USAGE sums (every key scanned), and the keys
     // of no pattern (c:, d:, e: from the test above) as unclassified.
     expect(stats.status({ latencyMs: 1, breaker: 'closed' }).key_groups).toEqual([
-      { db: 'db0', group: 'unclassified', count: 300, memory_bytes: expect.any(Number) },
-      { db: 'db0', group: 'a:*', count: 100, memory_bytes: expect.any(Number) },
-      { db: 'db0', group: 'b:*', count: 100, memory_bytes: expect.any(Number) },
+      {
+        db: 'db0',
+        group: 'unclassified',
+        count: 300,
+        memory_bytes:
+          (await expectedMemory('c', 100)) +
+          (await expectedMemory('d', 100)) +
+          (await expectedMemory('e', 100)),
+      },
+      { db: 'db0', group: 'a:*', count: 100, memory_bytes: await expectedMemory('a', 100) },
+      { db: 'db0', group: 'b:*', count: 100, memory_bytes: await expectedMemory('b', 100) },
     ])
     await stats.close()
   })
 
-  it('on 1M keys estimates within 5 % from a sample and never stalls Redis more than a few ms', async () => {
+  it('on 1M keys estimates within 5 % from a sample of about a tenth of them and never stalls Redis more than a few ms', async () => {
     await client.flushall()
     await redis.cli('DEBUG', 'POPULATE', '600000', 'market')
     await redis.cli('DEBUG', 'POPULATE', '300000', 'candles')
@@ -146,8 +165,11 @@ describe('key distribution by pattern against a real redis-server', () => {
     const result = await scanner.runPass()
     scanner.close()
 
-    expect(result.sampledFraction).toBeGreaterThan(0)
-    expect(result.sampledFraction).toBeLessThan(1)
+    // README: 0.1 on 1M keys (100 000 keys a pass; a walk may finish its last SCAN batch past its
+    // quota). Less only when the pass hit its 10 s budget first, which a loaded machine may cause.
+    expect(result.sampledFraction).toBeLessThan(0.105)
+    if (result.durationMs < 10_000) expect(result.sampledFraction).toBeGreaterThanOrEqual(0.1)
+    else expect(result.sampledFraction).toBeGreaterThan(0)
     const count = (group: string) => result.groups.find((g) => g.group === group)?.count ?? 0
     for (const [group, truth] of [
       ['market:*', 600_000],
