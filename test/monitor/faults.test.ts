@@ -63,15 +63,20 @@ function load(m: PoolMonitor, concurrency: number) {
 }
 
 describe('faults against a real redis-server', () => {
-  it('SIGKILL with no traffic: probes alone open the breaker within 5 s', async () => {
-    const { m, transitions } = setup('idle-kill')
+  it('SIGKILL with no traffic: probes alone open the breaker within 5 s, the latency gauge goes absent, one log line per change', async () => {
+    const { m, registry, lines, transitions } = setup('idle-kill')
+    const latency = () => metricValue(registry, 'redis_connection_latency_ms', { pool: 'idle-kill' })
     await waitFor(async () => (await m.probe()).ok, { what: 'first probe' })
+    // Present while the probe answers (its value, from whichever probe ran last, is checked in pool-monitor.test.ts).
+    expect(await latency()).toBeTypeOf('number')
     await redis.kill()
     const killedAt = Date.now()
     await waitFor(() => m.breakerState() === 'open', { timeoutMs: 5_000, what: 'breaker open' })
     expect(Date.now() - killedAt).toBeLessThan(5_000)
     expect(transitions).toEqual([['closed', 'open']])
     expect(m.health()).toMatchObject({ ready: false })
+    // Absent while the probe fails (unknown), not the last value from before the kill.
+    expect(await latency()).toBeUndefined()
     await redis.restart()
     await waitFor(() => m.breakerState() === 'closed', { timeoutMs: 15_000, what: 'breaker closed again' })
     expect(transitions).toEqual([
@@ -80,6 +85,16 @@ describe('faults against a real redis-server', () => {
       ['half_open', 'closed'],
     ])
     await waitFor(() => m.health().ready, { timeoutMs: 5_000, what: 'ready again' })
+    // src/monitor/README: one line per breaker transition and per probe ok/failed flip, however
+    // many probes failed in between (one every 250 ms while Redis was down).
+    const messages = lines.map((l) => (JSON.parse(l) as { msg: string }).msg)
+    expect(messages.filter((msg) => msg === 'redis probe failed')).toHaveLength(1)
+    expect(messages.filter((msg) => msg === 'redis probe succeeded')).toHaveLength(1)
+    expect(messages.filter((msg) => msg.startsWith('circuit breaker '))).toEqual([
+      'circuit breaker opened: calls fail fast until Redis answers again',
+      'circuit breaker half-open',
+      'circuit breaker closed',
+    ])
     await m.close()
   })
 
@@ -191,7 +206,7 @@ describe('faults against a real redis-server', () => {
     await m.close()
   })
 
-  it('SIGSTOP: timeouts are counted, the breaker opens, and queued work stays bounded', async () => {
+  it('SIGSTOP: every timeout a caller sees is counted once, the breaker opens, and queued work stays bounded', async () => {
     const { m, registry } = setup('stop')
     await waitFor(async () => (await m.probe()).ok, { what: 'first probe' })
     const traffic = load(m, 64)
@@ -219,17 +234,20 @@ describe('faults against a real redis-server', () => {
       }
       // inFlight counts replies the sockets still owe, timed-out commands included: 4 connections x
       // 32 slots (+1 probe each) and at most the 64 callers waiting, bounded by design, not by luck.
-      expect(peakInFlight).toBeGreaterThan(0)
+      expect(peakInFlight).toBeGreaterThanOrEqual(1)
       expect(peakInFlight).toBeLessThanOrEqual(4 * 33)
       expect(peakPending).toBeLessThanOrEqual(64)
-      expect(
-        await metricValue(registry, 'redis_operation_errors_total', { pool: 'stop', type: 'timeout' }),
-      ).toBeGreaterThan(0)
       expect(m.health().ready).toBe(false)
     } finally {
       redis.resume()
     }
     await traffic.stop()
+    // Every timeout a caller saw is counted once (the probe's own failures are not operations).
+    const timedOut = traffic.outcomes.errors.get('RPM_COMMAND_TIMEOUT') ?? 0
+    expect(timedOut).toBeGreaterThanOrEqual(1)
+    expect(
+      await metricValue(registry, 'redis_operation_errors_total', { pool: 'stop', type: 'timeout' }),
+    ).toBe(timedOut)
     await waitFor(() => m.breakerState() === 'closed', {
       timeoutMs: 15_000,
       what: 'breaker closed after SIGCONT',
