@@ -75,6 +75,30 @@ describe('createCache against a real redis-server', () => {
     expect(await observer.ttl('session:42')).toBe(86_400)
   })
 
+  it('writes with one SET ... PX, never SET then EXPIRE, and gives namespaces nobody configured 3600 s by default', async () => {
+    const plain = createCache({ monitor, registry: new Registry(), namespaces: {} })
+    const calls = async () => {
+      const text = await observer.info('commandstats')
+      return Object.fromEntries(
+        [...text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1], Number(m[2])]),
+      )
+    }
+    const before = await calls()
+    await plain.set('anything', 'k', { a: 1 })
+    const after = await calls()
+    const changed = Object.fromEntries(
+      Object.entries(after)
+        .map(([cmd, n]) => [cmd, n - (before[cmd] ?? 0)])
+        .filter(([, n]) => n !== 0),
+    )
+    // The observer's own first INFO counts once it ran.
+    expect(changed).toEqual({ info: 1, set: 1 })
+    const pttl = await observer.pttl('anything:k')
+    expect(pttl).toBeLessThanOrEqual(3_600_000)
+    expect(pttl).toBeGreaterThan(3_600_000 - 1_000)
+    await plain.close()
+  })
+
   it('takes up to the jitter share off the TTL, so keys written together expire apart', async () => {
     const ttls = []
     for (let i = 0; i < 20; i++) {
@@ -146,7 +170,9 @@ describe('createCache against a real redis-server', () => {
     expect(cache.fallbackActive).toBe(false)
   })
 
-  it('calls the loader once for 100 concurrent getOrSet misses and gives every caller its value', async () => {
+  it('calls the loader once for 100 concurrent getOrSet misses, counts one miss, and gives every caller its value', async () => {
+    const missesBefore = (await requests('file:meta', 'miss')) ?? 0
+    const hitsBefore = (await requests('file:meta', 'hit')) ?? 0
     let calls = 0
     const loader = async () => {
       calls++
@@ -160,9 +186,13 @@ describe('createCache against a real redis-server', () => {
     expect(results).toHaveLength(100)
     for (const r of results) expect(r).toEqual({ loaded: true })
     expect(await observer.get('file:meta:single-flight')).toBe('{"loaded":true}')
+    // Joined callers count no lookup of their own: one miss for the 100.
+    expect((await requests('file:meta', 'miss')) - missesBefore).toBe(1)
+    expect((await requests('file:meta', 'hit')) - hitsBefore).toBe(0)
     // Stored now: a later call is a hit and does not load.
     expect(await cache.getOrSet('file:meta', 'single-flight', loader)).toEqual({ loaded: true })
     expect(calls).toBe(1)
+    expect((await requests('file:meta', 'hit')) - hitsBefore).toBe(1)
   })
 
   it('does not cache a loader error: every waiter gets it, the next call loads again', async () => {
@@ -214,6 +244,25 @@ describe('createCache against a real redis-server', () => {
       [...text.matchAll(/redis_cache_requests_total\{[^}]*namespace="([^"]+)"/g)].map((m) => m[1]),
     )
     expect(namespaces).toEqual(new Set(['file:meta', 'session', 'temp', 'jittered', 'other']))
+  })
+
+  it('throws RPM_POOL_CLOSED when its pool is closed, instead of serving from the fallback', async () => {
+    const own = new Registry()
+    const pool = createPoolMonitor({
+      name: 'closed-pool',
+      redis: { host: redis.host, port: redis.port },
+      registry: own,
+      logger: pino({ level: 'silent' }),
+      size: 1,
+      probeIntervalMs: 0,
+    })
+    const onClosed = createCache({ monitor: pool, registry: own, namespaces: { a: { ttlSeconds: 60 } } })
+    await onClosed.set('a', 'k', 1)
+    await pool.close()
+    await expect(onClosed.get('a', 'k')).rejects.toMatchObject({ code: 'RPM_POOL_CLOSED' })
+    await expect(onClosed.set('a', 'k', 2)).rejects.toMatchObject({ code: 'RPM_POOL_CLOSED' })
+    expect(onClosed.fallbackActive).toBe(false)
+    await onClosed.close()
   })
 
   it('registers nothing on the global registry and removes its series on close', async () => {
