@@ -80,7 +80,10 @@ describe('createCache against a real redis-server', () => {
     const calls = async () => {
       const text = await observer.info('commandstats')
       return Object.fromEntries(
-        [...text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1], Number(m[2])]),
+        [...text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m): [string, number] => [
+          m[1] ?? '',
+          Number(m[2]),
+        ]),
       )
     }
     const before = await calls()
@@ -187,12 +190,12 @@ describe('createCache against a real redis-server', () => {
     for (const r of results) expect(r).toEqual({ loaded: true })
     expect(await observer.get('file:meta:single-flight')).toBe('{"loaded":true}')
     // Joined callers count no lookup of their own: one miss for the 100.
-    expect((await requests('file:meta', 'miss')) - missesBefore).toBe(1)
-    expect((await requests('file:meta', 'hit')) - hitsBefore).toBe(0)
+    expect(((await requests('file:meta', 'miss')) ?? 0) - missesBefore).toBe(1)
+    expect(((await requests('file:meta', 'hit')) ?? 0) - hitsBefore).toBe(0)
     // Stored now: a later call is a hit and does not load.
     expect(await cache.getOrSet('file:meta', 'single-flight', loader)).toEqual({ loaded: true })
     expect(calls).toBe(1)
-    expect((await requests('file:meta', 'hit')) - hitsBefore).toBe(1)
+    expect(((await requests('file:meta', 'hit')) ?? 0) - hitsBefore).toBe(1)
   })
 
   it('does not cache a loader error: every waiter gets it, the next call loads again', async () => {
