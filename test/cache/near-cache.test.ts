@@ -101,6 +101,7 @@ describe('the near cache (CLIENT TRACKING, two-connection mode) against a real r
     await other.set('file:meta:shared', '{"v":"new"}')
     // The write is acknowledged; the invalidation is one hop behind it on the subscriber socket.
     await waitFor(async () => (await invalidations()) > invalidated, { what: 'invalidation received' })
+    expect(await invalidations()).toBe(invalidated + 1)
     expect(await cache.get('file:meta', 'shared')).toEqual({ v: 'new' })
     // DEL and expiry invalidate too.
     expect(await warm('file:meta', 'shared')).toEqual({ v: 'new' })
@@ -198,8 +199,24 @@ describe('the near cache (CLIENT TRACKING, two-connection mode) against a real r
     const hitsBefore = await near('hit')
     for (const k of [...keys].reverse()) await cache.get('file:meta', k)
     expect((await near('hit')) - hitsBefore).toBe(MAX_ENTRIES)
-    // Redis' tracking table still knows the keys; its invalidations for evicted ones are harmless.
+    // Redis' tracking table still knows every churned key; its invalidations for evicted ones are harmless.
     const info = await other.info('stats')
-    expect(Number(/tracking_total_keys:(\d+)/.exec(info)?.[1])).toBeGreaterThan(0)
+    expect(Number(/tracking_total_keys:(\d+)/.exec(info)?.[1])).toBeGreaterThanOrEqual(keys.length)
+  })
+
+  it('FLUSHALL by another client empties the whole local copy, counted as one invalidation', async () => {
+    await cache.set('file:meta', 'flushed-1', 1)
+    await cache.set('file:meta', 'flushed-2', 2)
+    expect(await warm('file:meta', 'flushed-1')).toBe(1)
+    expect(await warm('file:meta', 'flushed-2')).toBe(2)
+    const invalidated = await invalidations()
+    const hits = await near('hit')
+    await other.flushall()
+    // Redis publishes a null key list for a flush: one message, whatever the copy held.
+    await waitFor(async () => (await invalidations()) > invalidated, { what: 'flush received' })
+    expect(await invalidations()).toBe(invalidated + 1)
+    expect(await cache.get('file:meta', 'flushed-1')).toBeUndefined()
+    expect(await cache.get('file:meta', 'flushed-2')).toBeUndefined()
+    expect(await near('hit')).toBe(hits)
   })
 })
