@@ -30,6 +30,7 @@ const env = () => ({
 describe('/status right after start', () => {
   it('waits for the first collection, so a Redis slow to answer it is judged, not called unavailable', async () => {
     redis.pause()
+    const started = Date.now()
     app = await appFor(env())
     const answer = app.inject({ method: 'GET', url: '/status' })
     // Redis answers the first collection well inside its 2 s budget, after /status was asked.
@@ -40,11 +41,15 @@ describe('/status right after start', () => {
     expect(body.available).toBe(true)
     expect(body.status).toBe('OK')
     expect(body.reasons).toEqual([])
-    expect(body.sampled_at).not.toBeNull()
+    // The first collection's time: after the start, before the answer.
+    expect(body.sampled_at).toBe(new Date(Date.parse(body.sampled_at)).toISOString())
+    expect(Date.parse(body.sampled_at)).toBeGreaterThanOrEqual(started)
+    expect(Date.parse(body.sampled_at)).toBeLessThanOrEqual(Date.now())
   })
 
   it('answers CRITICAL, with the reason, when the first collection fails on a frozen Redis', async () => {
     redis.pause()
+    const started = Date.now()
     app = await appFor(env())
     const res = await app.inject({ method: 'GET', url: '/status' })
     expect(res.statusCode).toBe(200)

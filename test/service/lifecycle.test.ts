@@ -61,13 +61,17 @@ describe('SIGTERM', () => {
     }
   })
 
-  it('logs JSON lines on stdout when stdout is not a TTY', async () => {
+  it('logs only JSON lines on stdout when stdout is not a TTY, from ready to shutting down', async () => {
     const service = await runService({ env: { REDIS_URL: redis.url, LOG_FORMAT: 'auto' } })
     const { code } = await service.stop()
     expect(code).toBe(0)
     const lines = service.stdout().split('\n').filter(Boolean)
-    expect(lines.length).toBeGreaterThan(0)
-    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow()
+    const messages = lines.map((line) => (JSON.parse(line) as { msg: string }).msg)
+    expect(messages).toContain('redis-pool-monitor ready')
+    expect(messages.slice(-2)).toEqual([
+      'shutting down: finishing in-flight requests and closing the pool',
+      'stopped',
+    ])
   })
 })
 
