@@ -41,6 +41,9 @@ beforeAll(async () => {
     logger: log.logger,
     historyIntervalMs: 100,
     backgroundTimeoutMs: 1_000,
+    // Memory and a dead Redis are what these tests judge: a probe slowed past the default 50 ms by a
+    // loaded machine would otherwise turn a status WARNING (and an event's `previous` with it).
+    thresholds: { latencyWarningMs: 10_000, latencyCriticalMs: 20_000 },
     context: () => ({
       latencyMs: monitor.health().lastProbe?.latencyMs,
       breaker: monitor.breakerState(),
