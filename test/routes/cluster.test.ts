@@ -76,8 +76,18 @@ describe('the service on a Redis Cluster (REDIS_CLUSTER=true)', () => {
     }
     expect(sample(text, 'redis_cluster_known_nodes')).toBe(6)
     expect(sample(text, 'redis_cluster_size')).toBe(3)
+    // Every cluster_* field the node prints has its family; the one without the prefix is skipped.
+    const known = clusterInfoFamilies.map((f) => f.field)
+    for (const field of Object.keys(after).filter((f) => f.startsWith('cluster_')))
+      expect(known, field).toContain(field)
+    expect(after).toHaveProperty('total_cluster_links_buffer_limit_exceeded')
+    expect(text).not.toContain('links_buffer_limit_exceeded')
     for (const family of clusterInfoFamilies) {
-      if (after[family.field] === undefined) continue
+      // A message type the node had not counted after the scrape had no sample in it either.
+      if (after[family.field] === undefined) {
+        expect(sample(text, family.name), family.name).toBeUndefined()
+        continue
+      }
       const value = sample(text, family.name)
       if (MOVING.test(family.field)) {
         // Message counters move between the reads: the scrape's value lies between them.
