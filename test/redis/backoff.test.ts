@@ -1,6 +1,11 @@
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BACKOFF_DEFAULTS, createConnection, reconnectDelay } from '../../src/redis/connection.js'
+import {
+  BACKOFF_DEFAULTS,
+  createConnection,
+  MAXCLIENTS_BACKOFF,
+  reconnectDelay,
+} from '../../src/redis/connection.js'
 import { type RedisServer, startRedis } from '../helpers/redis-server.js'
 import { waitFor } from '../helpers/wait-for.js'
 
@@ -13,6 +18,16 @@ describe('reconnect backoff', () => {
     ])
     expect(reconnectDelay(1, BACKOFF_DEFAULTS, most)).toBe(300)
     expect(reconnectDelay(100, BACKOFF_DEFAULTS, most)).toBe(2250)
+  })
+
+  it('backs off from maxclients refusals from 1 s doubling to a 30 s cap, plus up to 1 s of jitter', () => {
+    const none = () => 0
+    const most = () => 0.999999
+    expect([1, 2, 3, 4, 5, 6, 100].map((a) => reconnectDelay(a, MAXCLIENTS_BACKOFF, none))).toEqual([
+      1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000,
+    ])
+    expect(reconnectDelay(1, MAXCLIENTS_BACKOFF, most)).toBe(2_000)
+    expect(reconnectDelay(100, MAXCLIENTS_BACKOFF, most)).toBe(31_000)
   })
 
   describe('against a redis-server that dies and comes back', () => {
