@@ -16,6 +16,7 @@
 // - BENCH_FLEET_BASELINE=<directory of another build of the service, bin/ dist/ node_modules/>
 //   adds that build as a third side in the same rounds (say, the commit before a change), so old
 //   and new code are compared in one run on the same targets: ratios new / old.
+//   BENCH_FLEET_BASELINE_LABEL names it in the results (say, its commit); the path is not recorded.
 // Published figures: bench/results/fleet.json (BENCH_RESULTS_FILE=bench/results/fleet.json npm run bench -- fleet).
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -215,8 +216,13 @@ async function main() {
   const runs = Object.fromEntries(
     order.map((side) => [side, { samples: [] as Sample[], rss: [] as number[], gc: [] as PhaseGc[] }]),
   ) as Record<Side, { samples: Sample[]; rss: number[]; gc: PhaseGc[] }>
+  // Each round's p99 per side: one stalled phase (this machine has them) decides a pooled p99, so
+  // the median over rounds of each round's ratio sits beside it.
+  const roundP99: Array<Partial<Record<Side, number>>> = []
   for (let round = 0; round < ROUNDS; round++) {
     const line: string[] = []
+    const p99s: Partial<Record<Side, number>> = {}
+    roundP99.push(p99s)
     for (let k = 0; k < order.length; k++) {
       const side = order[(k + round) % order.length]!
       const { url, pid, gcFile } = sides[side]!
@@ -224,6 +230,7 @@ async function main() {
       runs[side].samples.push(...result.samples)
       runs[side].rss.push(...result.rss)
       if (result.gc) runs[side].gc.push(result.gc)
+      p99s[side] = summary(result.samples).p99_ms
       line.push(`${side} ${JSON.stringify({ ...summary(result.samples), gc: result.gc })}`)
     }
     process.stdout.write(`round ${round + 1}: ${line.join(' ')}\n`)
@@ -274,6 +281,8 @@ async function main() {
     }
   }
 
+  const medianRoundRatio = (a: Side, b: Side) =>
+    round(median(roundP99.map((r) => (r[a] ?? Number.NaN) / (r[b] ?? Number.NaN))))
   const o = summary(runs.ours.samples)
   const t = summary(runs.theirs.samples)
   const oursRss = round(median(runs.ours.rss), 1)
@@ -288,6 +297,7 @@ async function main() {
     fleet_rounds: ROUNDS,
     fleet_scrape_p50_ratio_vs_redis_exporter: round(o.p50_ms / t.p50_ms),
     fleet_scrape_p99_ratio_vs_redis_exporter: round(o.p99_ms / t.p99_ms),
+    fleet_scrape_p99_ratio_vs_redis_exporter_median_of_rounds: medianRoundRatio('ours', 'theirs'),
     fleet_rss_ratio_vs_redis_exporter: round(oursRss / theirsRss),
     fleet_scrape_ms: { ours: o, redis_exporter: t, ...(b ? { baseline: b } : {}) },
     fleet_rss_mb: {
@@ -301,12 +311,14 @@ async function main() {
     },
     ...(b && baselineRss !== undefined
       ? {
-          fleet_baseline: BASELINE,
+          fleet_baseline: process.env['BENCH_FLEET_BASELINE_LABEL'] || 'another build',
           fleet_vs_baseline: {
             p50_ratio: round(o.p50_ms / b.p50_ms),
             p99_ratio: round(o.p99_ms / b.p99_ms),
+            p99_ratio_median_of_rounds: medianRoundRatio('ours', 'baseline'),
             rss_ratio: round(oursRss / baselineRss),
             baseline_p99_ratio_vs_redis_exporter: round(b.p99_ms / t.p99_ms),
+            baseline_p99_ratio_vs_redis_exporter_median_of_rounds: medianRoundRatio('baseline', 'theirs'),
             baseline_rss_ratio_vs_redis_exporter: round(baselineRss / theirsRss),
           },
         }
