@@ -32,7 +32,7 @@ interface AlertmanagerConfig {
     group_wait: string
     group_interval: string
     repeat_interval: string
-    routes: Array<{ matchers: string[]; receiver: string }>
+    routes: Array<{ matchers: string[]; receiver: string; repeat_interval?: string }>
   }
   inhibit_rules: Array<{ source_matchers: string[]; target_matchers: string[]; equal: string[] }>
   receivers: Receiver[]
@@ -78,6 +78,24 @@ describe('Alertmanager configuration (prometheus/alertmanager)', () => {
     for (const key of ['group_wait', 'group_interval', 'repeat_interval'] as const) {
       expect(config.route[key]).toMatch(/^\d+[smh]$/)
     }
+  })
+
+  it('notifies critical alerts by webhook, Slack, Telegram and email, warnings by webhook and Slack, repeating every 1 h and 4 h', () => {
+    const integrations = Object.fromEntries(
+      config.receivers.map((r) => [
+        r.name,
+        (['webhook', 'slack', 'telegram', 'email'] as const).filter(
+          (kind) => r[`${kind}_configs`] !== undefined,
+        ),
+      ]),
+    )
+    expect(integrations).toEqual({
+      webhook: ['webhook'],
+      warning: ['webhook', 'slack'],
+      critical: ['webhook', 'slack', 'telegram', 'email'],
+    })
+    const repeat = Object.fromEntries(config.route.routes.map((r) => [r.receiver, r.repeat_interval]))
+    expect(repeat).toEqual({ critical: '1h', warning: '4h' })
   })
 
   it('has webhook, Slack, Telegram and email receivers whose secrets come from files', () => {
@@ -138,7 +156,7 @@ describe('a real Alertmanager started by start.sh', () => {
     expect(status.config.original).not.toContain('test-token')
   })
 
-  it('mutes the other Redis alerts of an instance whose Redis is down, not those of other instances', async () => {
+  it('mutes the other Redis alerts of an instance whose Redis is down, and each warning under its critical variant (pool, memory), not those of other instances', async () => {
     const alert = (
       alertname: string,
       instance: string,
@@ -159,6 +177,9 @@ describe('a real Alertmanager started by start.sh', () => {
         alert('RedisPoolCriticalUtilization', 'b:9122', 'critical', { pool: 'default' }),
         alert('RedisPoolHighUtilization', 'b:9122', 'warning', { pool: 'default' }),
         alert('RedisPoolHighUtilization', 'b:9122', 'warning', { pool: 'other' }),
+        alert('RedisMemoryCritical', 'c:9122', 'critical'),
+        alert('RedisMemoryHigh', 'c:9122', 'warning'),
+        alert('RedisMemoryHigh', 'd:9122', 'warning'),
       ]),
     })
     expect(response.status).toBe(200)
@@ -181,6 +202,9 @@ describe('a real Alertmanager started by start.sh', () => {
       'RedisPoolCriticalUtilization@b:9122/default': 'active',
       'RedisPoolHighUtilization@b:9122/default': 'suppressed',
       'RedisPoolHighUtilization@b:9122/other': 'active',
+      'RedisMemoryCritical@c:9122/': 'active',
+      'RedisMemoryHigh@c:9122/': 'suppressed',
+      'RedisMemoryHigh@d:9122/': 'active',
     })
   })
 })
