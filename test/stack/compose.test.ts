@@ -96,6 +96,37 @@ describe('docker-compose.monitoring.yml', () => {
     )
   })
 
+  it('gives Prometheus what prometheus/README says: four jobs every 15 s, the alert rules, the Alertmanager', () => {
+    const config = readYaml<{
+      global: { scrape_interval: string }
+      rule_files: string[]
+      alerting: { alertmanagers: Array<{ static_configs: Array<{ targets: string[] }> }> }
+      scrape_configs: Array<{
+        job_name: string
+        scrape_interval?: string
+        static_configs: Array<{ targets: string[] }>
+      }>
+    }>(join(ROOT, 'prometheus/prometheus.yml'))
+    expect(config.global.scrape_interval).toBe('15s')
+    expect(config.rule_files).toEqual(['alerts/*.yml'])
+    expect(config.alerting.alertmanagers.flatMap((a) => a.static_configs.flatMap((c) => c.targets))).toEqual([
+      'alertmanager:9093',
+    ])
+    expect(
+      Object.fromEntries(
+        config.scrape_configs.map((job) => [
+          job.job_name,
+          [job.scrape_interval ?? '15s', ...job.static_configs.flatMap((c) => c.targets)],
+        ]),
+      ),
+    ).toEqual({
+      'redis-pool-monitor': ['15s', 'redis-pool-monitor:9122'],
+      'node-exporter': ['15s', 'node-exporter:9100'],
+      alertmanager: ['15s', 'alertmanager:9093'],
+      prometheus: ['15s', 'localhost:9090'],
+    })
+  })
+
   it('mounts a Prometheus configuration that passes promtool check config, rule files included', async () => {
     // Rebuild the container's /etc/prometheus from the mounts, so relative rule paths resolve alike.
     const root = mkdtempSync(join(tmpdir(), 'rpm-compose-'))
