@@ -8,9 +8,12 @@ import { appFor, sample, whenReady } from './support.js'
 const PASSWORD = 'r0utes-Secret-pw'
 let redis: RedisServer
 let app: FastifyInstance
+/** Just before the app was built: its uptime can be no longer than the time since. */
+let builtAfter: number
 
 beforeAll(async () => {
   redis = await startRedis({ password: PASSWORD })
+  builtAfter = Date.now()
   app = await appFor({
     REDIS_URL: redis.url,
     KEY_GROUPS: 'user:*',
@@ -52,6 +55,7 @@ describe('GET /health', () => {
     expect(body.timestamp).toBe(new Date(Date.parse(body.timestamp)).toISOString())
     expect(Object.keys(body).sort()).toEqual(['checks', 'status', 'timestamp', 'uptime_seconds'])
     expect(body.uptime_seconds).toBeGreaterThanOrEqual(0)
+    expect(body.uptime_seconds).toBeLessThanOrEqual(Math.round((Date.now() - builtAfter) / 1000))
     expect(body.checks.redis).toEqual({
       status: 'pass',
       message: expect.stringMatching(/^PONG in \d+\.\d\d ms$/),
