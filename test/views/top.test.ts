@@ -129,19 +129,36 @@ describe('redis-pool-monitor top in a real terminal (tmux)', () => {
     expect(after).not.toContain('redis-pool-monitor top')
   })
 
-  it('quits on Ctrl+C the same way', async () => {
+  /** The pid of `top` itself: the node child of the pane's shell. */
+  const topPid = async (session: string): Promise<number> => {
+    const shell = (await tmux('display', '-p', '-t', session, '#{pane_pid}')).trim()
+    const { stdout } = await execFileAsync('ps', ['-o', 'pid=', '--ppid', shell])
+    return Number(stdout.trim().split(/\s+/)[0])
+  }
+
+  const quitBy: Array<[string, (session: string) => Promise<unknown>]> = [
+    ['Ctrl+C', (session) => tmux('send-keys', '-t', session, 'C-c')],
+    ['Esc', (session) => tmux('send-keys', '-t', session, 'Escape')],
+    ['SIGTERM', async (session) => process.kill(await topPid(session), 'SIGTERM')],
+  ]
+  it.each(quitBy)('quits on %s the same way, exit 0 and the terminal restored', async (_, quit) => {
     const session = await startTop()
     await waitFor(async () => /^Status\s+OK/m.test(await capture(session)), {
       timeoutMs: 20_000,
       what: 'the dashboard',
     })
-    await tmux('send-keys', '-t', session, 'C-c')
-    await waitFor(async () => (await capture(session)).includes('EXIT=0'), {
-      timeoutMs: 10_000,
-      what: 'top to exit after Ctrl+C',
-    })
+    await quit(session)
+    const after = await waitFor(
+      async () => {
+        const text = await capture(session)
+        return text.includes('EXIT=0') ? text : undefined
+      },
+      { timeoutMs: 10_000, what: 'top to exit' },
+    )
     expect(await flag(session, 'alternate_on')).toBe('0')
     expect(await flag(session, 'cursor_flag')).toBe('1')
+    expect(after).toContain('BEFORE-TOP')
+    expect(after).not.toContain('redis-pool-monitor top')
   })
 
   it('refuses to run without a terminal and points to status --watch', async () => {
