@@ -78,7 +78,7 @@ describe('the near cache (CLIENT TRACKING, two-connection mode) against a real r
     expect(sub).toMatch(/ sub=1 /)
     expect(sub).toMatch(/ resp=2/)
     const subId = /\bid=(\d+)/.exec(sub ?? '')?.[1]
-    expect(subId).toBeDefined()
+    expect(subId).toMatch(/^\d+$/)
     // The data connection tracks (flag t) and redirects its invalidations to the subscriber.
     expect(data).toMatch(/ flags=t /)
     expect(data).toContain(` redir=${subId} `)
@@ -131,7 +131,7 @@ describe('the near cache (CLIENT TRACKING, two-connection mode) against a real r
     expect(await warm('file:meta', 'survivor')).toBe('before')
     const list = String(await other.client('LIST'))
     const subId = /\bid=(\d+) [^\n]*name=rpm:near:cache-near-invalidations /.exec(list)?.[1]
-    expect(subId).toBeDefined()
+    expect(subId).toMatch(/^\d+$/)
     const flushes = lines.filter((l) => l.includes('near cache flushed')).length
     await other.client('KILL', 'ID', subId!)
     // A write nobody could tell this process about (its invalidation connection is gone):
