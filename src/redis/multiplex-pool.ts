@@ -215,6 +215,25 @@ export function createMultiplexPool(options: MultiplexPoolOptions): MultiplexPoo
   // A connection coming (back) up can serve whoever is waiting.
   for (const conn of connections) conn.client.on('ready', serveWaiters)
 
+  /**
+   * The last connection that could still come up went down (its connect was refused, or it closed):
+   * a waiter would now only wait out acquireTimeoutMs, so it fails at once, as a new acquire does.
+   * Without this, calls made while a dead Redis was first being dialled waited the whole timeout.
+   */
+  function failWaitersIfAllDown(): void {
+    if (closed || waiters.length === 0 || !allDown()) return
+    sharedWaiting = 0
+    for (const waiter of waiters.splice(0)) {
+      clearTimeout(waiter.timer)
+      waiter.reject(new ConnectionError('no pooled connection to Redis is open'))
+    }
+    unreserveIfUnneeded()
+  }
+  for (const conn of connections) {
+    conn.client.on('reconnecting', failWaitersIfAllDown)
+    conn.client.on('end', failWaitersIfAllDown)
+  }
+
   return {
     connections,
 
@@ -277,7 +296,11 @@ export function createMultiplexPool(options: MultiplexPoolOptions): MultiplexPoo
 
     close() {
       closed = true
-      for (const conn of connections) conn.client.off('ready', serveWaiters)
+      for (const conn of connections) {
+        conn.client.off('ready', serveWaiters)
+        conn.client.off('reconnecting', failWaitersIfAllDown)
+        conn.client.off('end', failWaitersIfAllDown)
+      }
       sharedWaiting = 0
       for (const waiter of waiters.splice(0)) {
         clearTimeout(waiter.timer)

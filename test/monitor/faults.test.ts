@@ -3,7 +3,7 @@ import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPoolMonitor } from '../../src/monitor/pool-monitor.js'
 import type { BreakerState, PoolMonitor } from '../../src/monitor/types.js'
-import { type RedisServer, startRedis } from '../helpers/redis-server.js'
+import { freePort, type RedisServer, startRedis } from '../helpers/redis-server.js'
 import { waitFor } from '../helpers/wait-for.js'
 import { captureLogger, histogramCount, metricValue } from './support.js'
 
@@ -253,6 +253,41 @@ describe('faults against a real redis-server', () => {
       what: 'breaker closed after SIGCONT',
     })
     await m.close()
+  })
+})
+
+describe('no Redis at all', () => {
+  it('fails calls with RPM_CONNECTION while every connection is down and reconnecting, without waiting out the acquire timeout', async () => {
+    const port = await freePort() // nothing listens there: every connect is refused
+    const registry = new Registry()
+    const m = createPoolMonitor({
+      name: 'nobody',
+      redis: { host: '127.0.0.1', port },
+      registry,
+      logger: captureLogger().logger,
+      size: 2,
+      probeIntervalMs: 0,
+      acquireTimeoutMs: 60_000,
+    })
+    try {
+      for (let i = 0; i < 3; i++) {
+        const started = performance.now()
+        await expect(m.call('get', 'k')).rejects.toMatchObject({ code: 'RPM_CONNECTION' })
+        // src/redis/README: at once, not after acquireTimeoutMs (a sixth of it leaves room for load).
+        expect(performance.now() - started).toBeLessThan(10_000)
+      }
+      expect(
+        await metricValue(registry, 'redis_operation_errors_total', { pool: 'nobody', type: 'connection' }),
+      ).toBe(3)
+      expect(
+        await metricValue(registry, 'redis_operation_errors_total', {
+          pool: 'nobody',
+          type: 'pool_exhausted',
+        }),
+      ).toBe(0)
+    } finally {
+      await m.close()
+    }
   })
 })
 
