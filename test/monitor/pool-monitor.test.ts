@@ -358,7 +358,10 @@ describe('pool monitor against a real redis-server', () => {
 
   it('quits every connection on close and refuses calls afterwards', async () => {
     const { m } = await monitor({ name: 'closing', size: 3 })
-    expect(await clientNames()).toEqual(expect.arrayContaining(['rpm:closing:0']))
+    const ours = async () => (await clientNames()).filter((n) => n.startsWith('rpm:closing:')).sort()
+    // Connected eagerly: all three are there before any call.
+    await waitFor(async () => (await ours()).length === 3, { what: 'three connections' })
+    expect(await ours()).toEqual(['rpm:closing:0', 'rpm:closing:1', 'rpm:closing:2'])
     await m.close()
     await waitFor(async () => !(await clientNames()).some((n) => n.startsWith('rpm:closing:')), {
       what: 'connections gone',
