@@ -214,7 +214,12 @@ describe('standalone over mutual TLS, every secret input set', () => {
     ]) {
       const res = await scrape(standalone, t)
       expect(res.status, t).toBe(400)
-      expect(JSON.parse(res.body), t).toMatchObject({ statusCode: 400, message: expect.any(String) })
+      // src/targets/README: a malformed target or one carrying a password is RPM_SCRAPE_TARGET_INVALID.
+      expect(JSON.parse(res.body), t).toMatchObject({
+        statusCode: 400,
+        code: 'RPM_SCRAPE_TARGET_INVALID',
+        message: expect.stringMatching(/^\S.*\S$/),
+      })
       expect(res.body, t).not.toContain(QUERY_PASSWORD)
     }
     // Repeated parameter, and a password in a second target parameter.
