@@ -99,11 +99,15 @@ describe('the in-memory fallback against a real redis-server', () => {
     ).toHaveLength(1)
   })
 
-  it('keeps the fallback bounded to maxEntries', async () => {
+  it('keeps the fallback bounded to maxEntries, and warns once that it cannot track more written keys', async () => {
     for (let i = 0; i < 200; i++) await cache.set('temp', `churn:${i}`, i)
     expect(await gauge('redis_cache_fallback_entries')).toBe(50)
     expect(await cache.get('temp', 'churn:199')).toBe(199)
     expect(await cache.get('temp', 'churn:0')).toBeUndefined()
+    // More keys written than it can remember for invalidation: said once, not per key.
+    expect(
+      lines.filter((l) => l.includes('more keys written during the outage than the fallback holds')),
+    ).toHaveLength(1)
   })
 
   it("gives fallback entries their namespace's TTL too", async () => {
@@ -133,7 +137,10 @@ describe('the in-memory fallback against a real redis-server', () => {
       expect(await cache.get('session', 'untouched')).toBe('other')
       expect(await requests('session', 'hit')).toBe(hits + 1)
       expect(await cache.get('temp', 'computed')).toBeUndefined()
-      expect(lines.filter((l) => l.includes('the cache fallback is dropped'))).toHaveLength(1)
+      const dropped = lines.filter((l) => l.includes('the cache fallback is dropped'))
+      expect(dropped).toHaveLength(1)
+      // Up to maxEntries (50) keys invalidated, and it says it lost track of the rest.
+      expect(JSON.parse(dropped[0]!)).toMatchObject({ invalidated: 50, lostTrack: true })
     } finally {
       other.disconnect()
     }
