@@ -152,11 +152,15 @@ describe('under ulimit -n 1024 with the default MAX_CONNECTIONS', () => {
     expect(lines(service).filter((l) => l.msg === 'out of file descriptors')).toEqual([])
   }, 60_000)
 
-  it('serves only /health/* on HEALTH_PORT', async () => {
-    expect((await timedGet(healthPort, '/health/ready')).status).toBe(200)
-    const metrics = await timedGet(healthPort, '/metrics')
-    expect(metrics.status).toBe(404)
-    expect(JSON.parse(metrics.body)).toMatchObject({ statusCode: 404, error: 'Not Found' })
+  it('serves only /health, /health/live and /health/ready on HEALTH_PORT', async () => {
+    for (const path of ['/health', '/health/live', '/health/ready']) {
+      expect((await timedGet(healthPort, path)).status, path).toBe(200)
+    }
+    for (const path of ['/metrics', '/status', '/status/history', '/', '/scrape?target=127.0.0.1:6379']) {
+      const res = await timedGet(healthPort, path)
+      expect(res.status, path).toBe(404)
+      expect(JSON.parse(res.body), path).toMatchObject({ statusCode: 404, error: 'Not Found' })
+    }
   })
 
   it('still stops cleanly (exit 0) on SIGTERM', async () => {
