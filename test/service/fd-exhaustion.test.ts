@@ -152,6 +152,26 @@ describe('under ulimit -n 1024 with the default MAX_CONNECTIONS', () => {
     expect(lines(service).filter((l) => l.msg === 'out of file descriptors')).toEqual([])
   }, 60_000)
 
+  it('holds 64 connections at most on HEALTH_PORT: a 65th is closed at accept, and it serves again once they go', async () => {
+    const held = await flood(healthPort, 64)
+    try {
+      const extra = connect(healthPort, '127.0.0.1')
+      let answered = false
+      extra.on('error', () => {})
+      extra.on('data', () => {
+        answered = true
+      })
+      extra.once('connect', () => extra.write('GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n'))
+      await new Promise<void>((resolve) => extra.once('close', () => resolve()))
+      expect(answered).toBe(false)
+    } finally {
+      held.end()
+    }
+    await waitFor(async () => (await timedGet(healthPort, '/health/live')).status === 200, {
+      what: 'HEALTH_PORT serving again',
+    })
+  })
+
   it('serves only /health, /health/live and /health/ready on HEALTH_PORT', async () => {
     for (const path of ['/health', '/health/live', '/health/ready']) {
       expect((await timedGet(healthPort, path)).status, path).toBe(200)
