@@ -87,7 +87,7 @@ export interface SentinelSet {
   readonly sentinelList: string
   readonly password: string | undefined
   readonly sentinelPassword: string | undefined
-  /** The master's address as a live Sentinel names it (SENTINEL GET-MASTER-ADDR-BY-NAME). */
+  /** The master's address in the newest configuration (highest config-epoch) any live Sentinel has. */
   masterAddress(): Promise<Address>
   /** The data node the Sentinels name as master. */
   master(): Promise<DataNode>
@@ -257,12 +257,25 @@ export async function startSentinelSet(options: SentinelSetOptions = {}): Promis
       return { host: ip, port: Number(port) }
     }
 
+    // The newest configuration among the live Sentinels (the highest config-epoch), as a client
+    // following them does: right after a failover, a Sentinel that has not yet heard of it still
+    // names the old master for a moment.
     const masterAddress = async () => {
-      const [ip, port] = (await sentinelCli('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', masterName))
-        .trim()
-        .split('\n')
-      if (!ip || !port) throw new Error('the Sentinels name no master')
-      return { host: ip, port: Number(port) }
+      const answers = await Promise.all(
+        liveSentinels().map(async (sentinel) => {
+          try {
+            const flat = (await sentinel.cli('SENTINEL', 'MASTER', masterName)).trim().split('\n')
+            const field = (name: string) => flat[flat.indexOf(name) + 1]
+            return { host: field('ip'), port: Number(field('port')), epoch: Number(field('config-epoch')) }
+          } catch {
+            return undefined
+          }
+        }),
+      )
+      let newest: { host: string | undefined; port: number; epoch: number } | undefined
+      for (const a of answers) if (a?.host && (!newest || a.epoch > newest.epoch)) newest = a
+      if (!newest?.host) throw new Error('the Sentinels name no master')
+      return { host: newest.host, port: newest.port }
     }
 
     const nodeAt = (address: Address) => {
