@@ -6,7 +6,7 @@ import { createPoolMonitor } from '../../src/monitor/pool-monitor.js'
 import type { PoolMonitor } from '../../src/monitor/types.js'
 import { type RedisServer, startRedis } from '../helpers/redis-server.js'
 import { waitFor } from '../helpers/wait-for.js'
-import { captureLogger, metricValue } from '../monitor/support.js'
+import { captureLogger, histogramCount, metricValue } from '../monitor/support.js'
 
 const MAX_ENTRIES = 100
 const PASSWORD = 'near-cache-secret'
@@ -124,6 +124,23 @@ describe('the near cache (CLIENT TRACKING, two-connection mode) against a real r
     await cache.get('temp', 'remote')
     await cache.get('temp', 'remote')
     expect([await near('hit'), await near('miss')]).toEqual([hits, misses])
+  })
+
+  it("reads through the tracked connection, not the pool: a near-cache miss is not in the pool's histogram, a read of another namespace is", async () => {
+    const gets = async () =>
+      (await histogramCount(registry, 'redis_operation_duration_seconds', {
+        pool: 'near',
+        command: 'get',
+      })) ?? 0
+    await other.set('file:meta:tracked-read', '"t"')
+    await other.set('temp:pool-read', '"p"')
+    const before = await gets()
+    const missesBefore = await near('miss')
+    expect(await cache.get('file:meta', 'tracked-read')).toBe('t')
+    expect(await near('miss')).toBe(missesBefore + 1)
+    expect(await gets()).toBe(before)
+    expect(await cache.get('temp', 'pool-read')).toBe('p')
+    expect(await gets()).toBe(before + 1)
   })
 
   it('CLIENT KILL of the invalidation connection: the copy empties at once, then tracking recovers', async () => {
