@@ -98,6 +98,9 @@ export function createSentinelWatcher(options: SentinelWatcherOptions): Sentinel
   let current: HostPort | undefined
   let adoptedEpoch = -1
   let failovers = 0
+  // +switch-master messages seen: a refresh whose answers were read before one arrived is older
+  // than the pool's master and must not move it (see runRefresh).
+  let switchMessages = 0
   let closed = false
   let refreshing: Promise<SentinelView> | undefined
   let waiters: Array<(master: HostPort) => void> = []
@@ -181,6 +184,7 @@ export function createSentinelWatcher(options: SentinelWatcherOptions): Sentinel
     events.on('message', (_channel: string, message: string) => {
       const [name, , , host, port] = message.split(' ')
       if (closed || name !== masterName || !host || !port) return
+      switchMessages++
       adopt({ host, port: Number(port) }, 'switch-master')
       // Learn the new epoch, so a lagging Sentinel's older answer cannot move the pool back.
       void refresh().catch(() => undefined)
@@ -209,13 +213,18 @@ export function createSentinelWatcher(options: SentinelWatcherOptions): Sentinel
   }
 
   async function runRefresh(): Promise<SentinelView> {
+    const messagesBefore = switchMessages
     const answers = await Promise.all(nodes.map(({ node, commands }) => ask(commands, formatHostPort(node))))
     const named = answers.filter((a) => a.master !== undefined)
-    // The newest configuration wins; among equals, the address most Sentinels name.
+    // The newest configuration wins; among equals, the address most Sentinels name. Not the
+    // failover's leader while it promotes: it already has the new epoch but still the old address
+    // until it switches (and publishes +switch-master), so its answer would pin the old master
+    // under the newest epoch.
+    const settled = named.filter((a) => !a.flags?.split(',').includes('failover_in_progress'))
     let best: SentinelNodeView | undefined
-    for (const a of named) {
-      const votes = named.filter((b) => b.master === a.master).length
-      const bestVotes = best ? named.filter((b) => b.master === best?.master).length : -1
+    for (const a of settled) {
+      const votes = settled.filter((b) => b.master === a.master).length
+      const bestVotes = best ? settled.filter((b) => b.master === best?.master).length : -1
       if (
         !best ||
         (a.configEpoch ?? -1) > (best.configEpoch ?? -1) ||
@@ -223,7 +232,9 @@ export function createSentinelWatcher(options: SentinelWatcherOptions): Sentinel
       )
         best = a
     }
-    if (!closed && best?.master !== undefined) {
+    // A +switch-master that arrived while the Sentinels were being asked is newer than every answer
+    // read before it: leave the pool where the message put it; the message asked for another round.
+    if (!closed && best?.master !== undefined && switchMessages === messagesBefore) {
       const epoch = best.configEpoch ?? -1
       if (current === undefined || epoch > adoptedEpoch) {
         const [host, port] = splitHostPort(best.master)

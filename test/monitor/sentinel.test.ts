@@ -344,7 +344,7 @@ describe('the pool follows the master the Sentinels name', () => {
     try {
       await watch(stray)
       await waitFor(async () => (await status()).status === 'WARNING', {
-        timeoutMs: 10_000,
+        timeoutMs: 20_000,
         what: '/status to see the disagreement',
       })
       const report = await status()
@@ -358,7 +358,7 @@ describe('the pool follows the master the Sentinels name', () => {
       await stray.stop()
     }
     await waitFor(async () => (await status()).status === 'OK', {
-      timeoutMs: 10_000,
+      timeoutMs: 20_000,
       what: '/status to see the Sentinels agree again',
     })
     expect((await status()).sentinel).toMatchObject({ master: `127.0.0.1:${master.port}`, agree: true })

@@ -52,7 +52,6 @@ describe('/status right after start', () => {
 
   it('answers CRITICAL, with the reason, when the first collection fails on a frozen Redis', async () => {
     redis.pause()
-    const started = Date.now()
     app = await appFor(env())
     const res = await app.inject({ method: 'GET', url: '/status' })
     expect(res.statusCode).toBe(200)

@@ -1,0 +1,182 @@
+import { once } from 'node:events'
+import { createServer, type Server, type Socket } from 'node:net'
+import pino from 'pino'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { HostPort } from '../../src/redis/endpoint.js'
+import { createSentinelWatcher, type SentinelWatcher } from '../../src/redis/sentinel-watcher.js'
+import { waitFor } from '../helpers/wait-for.js'
+
+// The order of a Sentinel's answers around a failover, which real Sentinels (test/monitor/sentinel)
+// produce only now and then on a loaded machine: a SENTINEL MASTER answer read before the
+// +switch-master message arrives, and the failover leader's answer while it promotes (the new epoch
+// with the old address). A scripted Sentinel on a real socket replays both, every time.
+
+const OLD = { host: '127.0.0.1', port: 16001 }
+const NEW = { host: '127.0.0.1', port: 16002 }
+
+interface MasterAnswer {
+  master: HostPort
+  epoch: number
+  flags: string
+}
+
+const bulk = (s: string) => `$${Buffer.byteLength(s)}\r\n${s}\r\n`
+const array = (items: string[]) => `*${items.length}\r\n${items.map(bulk).join('')}`
+
+/** Reads RESP commands (arrays of bulk strings) off a socket. */
+function onCommands(socket: Socket, handle: (args: string[]) => void) {
+  let buffer = ''
+  socket.on('data', (chunk) => {
+    buffer += chunk.toString('utf8')
+    for (;;) {
+      const lines = buffer.split('\r\n')
+      const count = /^\*(\d+)$/.exec(lines[0] ?? '')
+      if (!count) return
+      const n = Number(count[1])
+      if (lines.length < 1 + 2 * n + 1) return
+      const args = Array.from({ length: n }, (_, i) => lines[2 + 2 * i] as string)
+      buffer = lines.slice(1 + 2 * n).join('\r\n')
+      handle(args)
+    }
+  })
+}
+
+/**
+ * One scripted Sentinel: SENTINEL MASTER answers `answer` (or waits for `hold` to be released),
+ * SUBSCRIBE is acknowledged, and `publish` sends a +switch-master to every subscriber.
+ */
+async function scriptedSentinel() {
+  let answer: MasterAnswer = { master: OLD, epoch: 0, flags: 'master' }
+  let held: Array<() => void> | undefined
+  const subscribers = new Set<Socket>()
+  const asked: number[] = []
+  const server: Server = createServer((socket) => {
+    socket.on('error', () => {})
+    onCommands(socket, (args) => {
+      const command = args.map((a) => a.toLowerCase())
+      if (command[0] === 'hello') {
+        // RESP2 only, as a Redis before 6 answers: replies and pub/sub messages stay plain arrays.
+        socket.write("-ERR unknown command 'HELLO'\r\n")
+      } else if (command[0] === 'subscribe') {
+        subscribers.add(socket)
+        socket.write(`*3\r\n${bulk('subscribe')}${bulk(args[1]!)}:1\r\n`)
+      } else if (command[0] === 'sentinel' && command[1] === 'master') {
+        // The answer as it stands when the command is read, sent when released.
+        const { master, epoch, flags } = answer
+        const reply = array([
+          'name',
+          'mymaster',
+          'ip',
+          master.host,
+          'port',
+          String(master.port),
+          'flags',
+          flags,
+          'config-epoch',
+          String(epoch),
+          'quorum',
+          '2',
+        ])
+        asked.push(Date.now())
+        if (held) held.push(() => socket.write(reply))
+        else socket.write(reply)
+      } else {
+        socket.write('+OK\r\n')
+      }
+    })
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  return {
+    node: { host: '127.0.0.1', port },
+    asked,
+    set(next: MasterAnswer) {
+      answer = next
+    },
+    hold() {
+      held = []
+    },
+    release() {
+      const replies = held ?? []
+      held = undefined
+      for (const send of replies) send()
+    },
+    get subscribed() {
+      return subscribers.size > 0
+    },
+    publish(from: HostPort, to: HostPort) {
+      const message = `mymaster ${from.host} ${from.port} ${to.host} ${to.port}`
+      for (const s of subscribers)
+        s.write(`*3\r\n${bulk('message')}${bulk('+switch-master')}${bulk(message)}`)
+    },
+    async close() {
+      for (const s of subscribers) s.destroy()
+      server.close()
+    },
+  }
+}
+
+let watcher: SentinelWatcher | undefined
+let sentinel: Awaited<ReturnType<typeof scriptedSentinel>> | undefined
+afterEach(async () => {
+  await watcher?.close()
+  await sentinel?.close()
+  watcher = undefined
+  sentinel = undefined
+})
+
+async function watch() {
+  sentinel = await scriptedSentinel()
+  const switches: string[] = []
+  watcher = createSentinelWatcher({
+    sentinels: [sentinel.node],
+    masterName: 'mymaster',
+    sentinelOptions: () => ({}),
+    logger: pino({ level: 'silent' }),
+    // Rounds only when the test asks for them (or a message does).
+    refreshIntervalMs: 3_600_000,
+    connectionName: 'rpm:test',
+    onSwitch: (from, to) => switches.push(`${from ? from.port : '-'} -> ${to.port}`),
+  })
+  await watcher.whenKnown(5_000)
+  const s = sentinel
+  await waitFor(() => s.subscribed, { what: 'the +switch-master subscription' })
+  return { sentinel: s, watcher, switches }
+}
+
+describe('the Sentinel watcher around a failover', () => {
+  it('keeps the master a +switch-master named over an answer read before the message arrived', async () => {
+    const { sentinel, watcher, switches } = await watch()
+    // The leader is asked in the middle of its promotion: the newest epoch, the old address.
+    sentinel.set({ master: OLD, epoch: 1, flags: 'master' })
+    sentinel.hold()
+    const asked = sentinel.asked.length
+    const round = watcher.refresh()
+    await waitFor(() => sentinel.asked.length > asked, { what: 'the round to ask the Sentinel' })
+    // The switch is published before that answer comes back, then the answer arrives.
+    sentinel.set({ master: NEW, epoch: 1, flags: 'master' })
+    sentinel.publish(OLD, NEW)
+    await waitFor(() => watcher.master()?.port === NEW.port, { what: 'the +switch-master' })
+    sentinel.release()
+    await round
+    // The round the message asked for reads the new configuration.
+    await watcher.refresh()
+    expect(switches).toEqual([`- -> ${OLD.port}`, `${OLD.port} -> ${NEW.port}`])
+    expect(watcher.view()).toMatchObject({ master: `127.0.0.1:${NEW.port}`, failovers: 1, agree: true })
+  })
+
+  it('never adopts the address of a failover in progress, though its epoch is the newest', async () => {
+    const { sentinel, watcher, switches } = await watch()
+    sentinel.set({ master: OLD, epoch: 1, flags: 'master,failover_in_progress' })
+    await watcher.refresh()
+    sentinel.set({ master: NEW, epoch: 1, flags: 'master' })
+    await watcher.refresh()
+    expect(switches).toEqual([`- -> ${OLD.port}`, `${OLD.port} -> ${NEW.port}`])
+    // A stale answer after the switch (the old address under the older epoch) moves nothing back.
+    sentinel.set({ master: OLD, epoch: 0, flags: 'master' })
+    await watcher.refresh()
+    expect(switches).toEqual([`- -> ${OLD.port}`, `${OLD.port} -> ${NEW.port}`])
+    expect(watcher.master()).toEqual(NEW)
+  })
+})
