@@ -397,6 +397,14 @@ describe('Deployment: restricted security profile', () => {
     expect(egressPorts).toHaveLength(3)
   })
 
+  it('rolls out by starting the new pod and waiting for it to be ready before the old one goes', () => {
+    expect(deployment().spec.strategy).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdate: { maxUnavailable: 0, maxSurge: 1 },
+    })
+    expect(container().readinessProbe.httpGet.path).toBe('/health/ready')
+  })
+
   it('never blocks a node drain at one replica', () => {
     expect(deployment().spec.replicas).toBe(1)
     expect(one('PodDisruptionBudget').spec).toMatchObject({
