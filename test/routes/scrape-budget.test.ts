@@ -49,6 +49,9 @@ describe('GET /metrics against a frozen Redis: the budget collection gets', () =
       { logger: pino({ level: 'warn' }, { write: (line: string) => lines.push(line) }) },
     )
     await whenReady(app)
+    // The collection the service starts with must be over before Redis freezes: a scrape that joins
+    // it would share a reply read before the pause (redis_up 1).
+    await app.serverStats.firstCollection()
   })
   afterAll(async () => {
     redis?.resume()
