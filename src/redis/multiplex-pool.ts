@@ -229,11 +229,8 @@ export function createMultiplexPool(options: MultiplexPoolOptions): MultiplexPoo
     }
     unreserveIfUnneeded()
   }
-  // 'close' (every lost or refused socket, before 'reconnecting' or 'end'): a 'reconnecting'
-  // listener here coincided with a Sentinel pool connection reconnected after READONLY never coming
-  // back (test/monitor/sentinel-replicas.test.ts, four failures in a row, none since with 'close').
   for (const conn of connections) {
-    conn.client.on('close', failWaitersIfAllDown)
+    conn.client.on('reconnecting', failWaitersIfAllDown)
     conn.client.on('end', failWaitersIfAllDown)
   }
 
@@ -301,7 +298,7 @@ export function createMultiplexPool(options: MultiplexPoolOptions): MultiplexPoo
       closed = true
       for (const conn of connections) {
         conn.client.off('ready', serveWaiters)
-        conn.client.off('close', failWaitersIfAllDown)
+        conn.client.off('reconnecting', failWaitersIfAllDown)
         conn.client.off('end', failWaitersIfAllDown)
       }
       sharedWaiting = 0
