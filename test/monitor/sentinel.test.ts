@@ -343,10 +343,18 @@ describe('the pool follows the master the Sentinels name', () => {
     const status = async () => (await app.inject('/status')).json()
     try {
       await watch(stray)
-      await waitFor(async () => (await status()).status === 'WARNING', {
-        timeoutMs: 20_000,
-        what: '/status to see the disagreement',
-      })
+      // Each miss says what /status said instead (waitFor reports the last one on a timeout).
+      await waitFor(
+        async () => {
+          const report = await status()
+          const oddSays = (await odd.cli('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', set.masterName)).split('\n')
+          expect(report.sentinel?.agree, `${JSON.stringify(report)}; the odd Sentinel names ${oddSays}`).toBe(
+            false,
+          )
+          return true
+        },
+        { timeoutMs: 20_000, what: '/status to see the disagreement' },
+      )
       const report = await status()
       expect(report.reasons).toEqual(['the Sentinels do not agree on the master'])
       expect(report.sentinel).toMatchObject({ master: `127.0.0.1:${master.port}`, agree: false })
