@@ -2,6 +2,7 @@ import { once } from 'node:events'
 import { createServer, type Server, type Socket } from 'node:net'
 import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
+import { DEFAULT_THRESHOLDS, judge } from '../../src/collectors/status.js'
 import type { HostPort } from '../../src/redis/endpoint.js'
 import { createSentinelWatcher, type SentinelWatcher } from '../../src/redis/sentinel-watcher.js'
 import { waitFor } from '../helpers/wait-for.js'
@@ -118,19 +119,20 @@ async function scriptedSentinel() {
 }
 
 let watcher: SentinelWatcher | undefined
-let sentinel: Awaited<ReturnType<typeof scriptedSentinel>> | undefined
+let sentinels: Array<Awaited<ReturnType<typeof scriptedSentinel>>> = []
 afterEach(async () => {
   await watcher?.close()
-  await sentinel?.close()
+  for (const s of sentinels) await s.close()
   watcher = undefined
-  sentinel = undefined
+  sentinels = []
 })
 
-async function watch() {
-  sentinel = await scriptedSentinel()
+async function watch(count = 1) {
+  sentinels = await Promise.all(Array.from({ length: count }, () => scriptedSentinel()))
+  const sentinel = sentinels[0]!
   const switches: string[] = []
   watcher = createSentinelWatcher({
-    sentinels: [sentinel.node],
+    sentinels: sentinels.map((s) => s.node),
     masterName: 'mymaster',
     sentinelOptions: () => ({}),
     logger: pino({ level: 'silent' }),
@@ -140,9 +142,8 @@ async function watch() {
     onSwitch: (from, to) => switches.push(`${from ? from.port : '-'} -> ${to.port}`),
   })
   await watcher.whenKnown(5_000)
-  const s = sentinel
-  await waitFor(() => s.subscribed, { what: 'the +switch-master subscription' })
-  return { sentinel: s, watcher, switches }
+  await waitFor(() => sentinels.every((s) => s.subscribed), { what: 'the +switch-master subscriptions' })
+  return { sentinel, sentinels, watcher, switches }
 }
 
 describe('the Sentinel watcher around a failover', () => {
@@ -178,5 +179,36 @@ describe('the Sentinel watcher around a failover', () => {
     await watcher.refresh()
     expect(switches).toEqual([`- -> ${OLD.port}`, `${OLD.port} -> ${NEW.port}`])
     expect(watcher.master()).toEqual(NEW)
+  })
+
+  it('says the Sentinels disagree while one names a master of its own, follows the newest epoch, and /status is WARNING until they agree', async () => {
+    const { sentinels, watcher, switches } = await watch(3)
+    const verdict = () =>
+      judge(
+        {
+          available: true,
+          memoryPercent: null,
+          hitRate: null,
+          latencyMs: 1,
+          breaker: 'closed',
+          role: 'master',
+          sentinel: watcher.view(),
+        },
+        DEFAULT_THRESHOLDS,
+      )
+    for (const s of sentinels) s.set({ master: OLD, epoch: 2, flags: 'master' })
+    await watcher.refresh()
+    expect(watcher.view()).toMatchObject({ agree: true, reachable: 3, total: 3 })
+    expect(verdict()).toEqual({ status: 'OK', reasons: [] })
+    // One Sentinel told to watch another master (an operator's SENTINEL MONITOR): epoch 0.
+    sentinels[2]!.set({ master: NEW, epoch: 0, flags: 'master' })
+    await watcher.refresh()
+    expect(watcher.view()).toMatchObject({ agree: false, master: `127.0.0.1:${OLD.port}`, failovers: 0 })
+    expect(verdict()).toEqual({ status: 'WARNING', reasons: ['the Sentinels do not agree on the master'] })
+    sentinels[2]!.set({ master: OLD, epoch: 2, flags: 'master' })
+    await watcher.refresh()
+    expect(watcher.view()).toMatchObject({ agree: true })
+    expect(verdict()).toEqual({ status: 'OK', reasons: [] })
+    expect(switches).toEqual([`- -> ${OLD.port}`])
   })
 })
