@@ -128,6 +128,10 @@ export function createSentinelWatcher(options: SentinelWatcherOptions): Sentinel
       port: node.port,
       connectionName: `${options.connectionName}:${role}`,
       enableOfflineQueue: role === 'sentinel-events',
+      // The subscription is renewed by our own 'ready' listener (below), whose promise is handled:
+      // ioredis' own resubscribe after a reconnect is a promise nobody awaits, and a close while it
+      // is in flight rejects it ("Connection is closed."): an unhandled rejection, which ends a process.
+      autoResubscribe: false,
       maxRetriesPerRequest: 0,
       commandTimeout: role === 'sentinel-events' ? undefined : 1_000,
       // A Sentinel's INFO has no role/loading fields to wait for.
@@ -189,7 +193,10 @@ export function createSentinelWatcher(options: SentinelWatcherOptions): Sentinel
       // Learn the new epoch, so a lagging Sentinel's older answer cannot move the pool back.
       void refresh().catch(() => undefined)
     })
-    events.subscribe('+switch-master').catch(() => undefined)
+    // Every (re)connection subscribes again: with autoResubscribe off, a new socket has no channel.
+    events.on('ready', () => {
+      if (!closed) events.subscribe('+switch-master').catch(() => undefined)
+    })
   }
 
   async function ask(commands: Redis, address: string): Promise<SentinelNodeView> {

@@ -106,6 +106,11 @@ async function scriptedSentinel() {
     get subscribed() {
       return subscribers.size > 0
     },
+    /** Drops every subscribed connection, as a Sentinel restart does. */
+    dropSubscribers() {
+      for (const s of subscribers) s.destroy()
+      subscribers.clear()
+    },
     publish(from: HostPort, to: HostPort) {
       const message = `mymaster ${from.host} ${from.port} ${to.host} ${to.port}`
       for (const s of subscribers)
@@ -210,5 +215,17 @@ describe('the Sentinel watcher around a failover', () => {
     expect(watcher.view()).toMatchObject({ agree: true })
     expect(verdict()).toEqual({ status: 'OK', reasons: [] })
     expect(switches).toEqual([`- -> ${OLD.port}`])
+  })
+
+  it('subscribes to +switch-master again after its connection to a Sentinel is lost', async () => {
+    const { sentinel, watcher, switches } = await watch()
+    sentinel.dropSubscribers()
+    await waitFor(() => sentinel.subscribed, { timeoutMs: 10_000, what: 'the subscription renewed' })
+    sentinel.set({ master: NEW, epoch: 1, flags: 'master' })
+    sentinel.publish(OLD, NEW)
+    await waitFor(() => watcher.master()?.port === NEW.port, {
+      what: 'the +switch-master after the reconnect',
+    })
+    expect(switches).toEqual([`- -> ${OLD.port}`, `${OLD.port} -> ${NEW.port}`])
   })
 })
