@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis'
 import { ConnectionError } from '../errors.js'
+import { withTimeout } from '../timeout.js'
 
 export interface BackoffOptions {
   /** First reconnect delay in ms. */
@@ -168,15 +169,28 @@ function boundReplies(client: Redis, stream: NonNullable<Redis['stream']>, max: 
   })
 }
 
-/** QUIT a ready connection (Redis answers, the socket closes cleanly); one not ready, frozen or gone is dropped. */
+/**
+ * How long a QUIT may wait for Redis' answer before the socket is dropped. QUIT is answered at
+ * once by any live server; a frozen one (SIGSTOP, a stalled host) never answers, and close()
+ * must not wait on it.
+ */
+export const QUIT_TIMEOUT_MS = 1_000
+
+/**
+ * QUIT a ready connection (Redis answers, the socket closes cleanly); one not ready, gone, or
+ * silent for QUIT_TIMEOUT_MS is dropped.
+ */
 export async function closeClient(client: Redis): Promise<void> {
   if (client.status === 'ready') {
-    try {
-      await client.quit()
-      return
-    } catch {
-      // Frozen or gone: fall through and drop the socket.
-    }
+    const quit = await withTimeout(
+      client.quit().then(
+        () => true,
+        () => false,
+      ),
+      QUIT_TIMEOUT_MS,
+      () => false,
+    )
+    if (quit) return
   }
   client.disconnect()
 }

@@ -193,6 +193,29 @@ describe('faults against a real redis-server', () => {
     await m.close()
   })
 
+  it('close() resolves while Redis is frozen (SIGSTOP): each QUIT is given up after QUIT_TIMEOUT_MS and its socket dropped', async () => {
+    const { m } = setup('frozen-close')
+    await waitFor(async () => (await m.probe()).ok, { what: 'first probe' })
+    const pooled = async () =>
+      (await redis.cli('CLIENT', 'LIST')).split('\n').filter((l) => l.includes('name=rpm:frozen-close:'))
+        .length
+    expect(await pooled()).toBe(4)
+    redis.pause()
+    let closed: unknown
+    try {
+      // Without the bound, QUIT waits for an answer that never comes and close() never settles.
+      closed = await m.close().then(
+        () => 'closed',
+        (err: unknown) => err,
+      )
+    } finally {
+      redis.resume()
+    }
+    expect(closed).toBe('closed')
+    // The sockets were dropped, not left open: once Redis runs again it sees them gone.
+    await waitFor(async () => (await pooled()) === 0, { what: 'the pool connections to be gone' })
+  }, 20_000)
+
   it('answers every one of many concurrent calls with its own reply when writes are coalesced', async () => {
     const { m, registry } = setup('coalesce')
     await waitFor(async () => (await m.probe()).ok, { what: 'first probe' })
