@@ -1,10 +1,10 @@
-import { once } from 'node:events'
-import { createServer, type Server, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DEFAULT_THRESHOLDS, judge } from '../../src/collectors/status.js'
 import type { HostPort } from '../../src/redis/endpoint.js'
 import { createSentinelWatcher, type SentinelWatcher } from '../../src/redis/sentinel-watcher.js'
+import { resp, startRespPeer } from '../helpers/resp-peer.js'
 import { waitFor } from '../helpers/wait-for.js'
 
 // The order of a Sentinel's answers around a failover, which real Sentinels (test/monitor/sentinel)
@@ -21,26 +21,7 @@ interface MasterAnswer {
   flags: string
 }
 
-const bulk = (s: string) => `$${Buffer.byteLength(s)}\r\n${s}\r\n`
-const array = (items: string[]) => `*${items.length}\r\n${items.map(bulk).join('')}`
-
-/** Reads RESP commands (arrays of bulk strings) off a socket. */
-function onCommands(socket: Socket, handle: (args: string[]) => void) {
-  let buffer = ''
-  socket.on('data', (chunk) => {
-    buffer += chunk.toString('utf8')
-    for (;;) {
-      const lines = buffer.split('\r\n')
-      const count = /^\*(\d+)$/.exec(lines[0] ?? '')
-      if (!count) return
-      const n = Number(count[1])
-      if (lines.length < 1 + 2 * n + 1) return
-      const args = Array.from({ length: n }, (_, i) => lines[2 + 2 * i] as string)
-      buffer = lines.slice(1 + 2 * n).join('\r\n')
-      handle(args)
-    }
-  })
-}
+const { bulk, array } = resp
 
 /**
  * One scripted Sentinel: SENTINEL MASTER answers `answer` (or waits for `hold` to be released),
@@ -51,46 +32,42 @@ async function scriptedSentinel() {
   let held: Array<() => void> | undefined
   const subscribers = new Set<Socket>()
   const asked: number[] = []
-  const server: Server = createServer((socket) => {
-    socket.on('error', () => {})
-    onCommands(socket, (args) => {
-      const command = args.map((a) => a.toLowerCase())
-      if (command[0] === 'hello') {
-        // RESP2 only, as a Redis before 6 answers: replies and pub/sub messages stay plain arrays.
-        socket.write("-ERR unknown command 'HELLO'\r\n")
-      } else if (command[0] === 'subscribe') {
-        subscribers.add(socket)
-        socket.write(`*3\r\n${bulk('subscribe')}${bulk(args[1]!)}:1\r\n`)
-      } else if (command[0] === 'sentinel' && command[1] === 'master') {
-        // The answer as it stands when the command is read, sent when released.
-        const { master, epoch, flags } = answer
-        const reply = array([
-          'name',
-          'mymaster',
-          'ip',
-          master.host,
-          'port',
-          String(master.port),
-          'flags',
-          flags,
-          'config-epoch',
-          String(epoch),
-          'quorum',
-          '2',
-        ])
-        asked.push(Date.now())
-        if (held) held.push(() => socket.write(reply))
-        else socket.write(reply)
-      } else {
-        socket.write('+OK\r\n')
-      }
-    })
+  const peer = await startRespPeer((args, socket) => {
+    const command = args.map((a) => a.toLowerCase())
+    if (command[0] === 'hello') {
+      // RESP2 only, as a Redis before 6 answers: replies and pub/sub messages stay plain arrays.
+      return "-ERR unknown command 'HELLO'\r\n"
+    }
+    if (command[0] === 'subscribe') {
+      subscribers.add(socket)
+      return `*3\r\n${bulk('subscribe')}${bulk(args[1]!)}:1\r\n`
+    }
+    if (command[0] === 'sentinel' && command[1] === 'master') {
+      // The answer as it stands when the command is read, sent when released.
+      const { master, epoch, flags } = answer
+      const reply = array([
+        'name',
+        'mymaster',
+        'ip',
+        master.host,
+        'port',
+        String(master.port),
+        'flags',
+        flags,
+        'config-epoch',
+        String(epoch),
+        'quorum',
+        '2',
+      ])
+      asked.push(Date.now())
+      if (!held) return reply
+      held.push(() => socket.write(reply))
+      return undefined
+    }
+    return '+OK\r\n'
   })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
   return {
-    node: { host: '127.0.0.1', port },
+    node: { host: peer.host, port: peer.port },
     asked,
     set(next: MasterAnswer) {
       answer = next
@@ -116,10 +93,7 @@ async function scriptedSentinel() {
       for (const s of subscribers)
         s.write(`*3\r\n${bulk('message')}${bulk('+switch-master')}${bulk(message)}`)
     },
-    async close() {
-      for (const s of subscribers) s.destroy()
-      server.close()
-    },
+    close: () => peer.close(),
   }
 }
 
