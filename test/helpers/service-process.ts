@@ -51,6 +51,9 @@ export interface RunOptions {
   timeoutMs?: number
 }
 
+/** What the service logs once it listens on every port (src/server.ts). */
+const READY_LINE = '"msg":"redis-pool-monitor ready"'
+
 /** The minimal environment every run starts from: never the test runner's whole environment. */
 const baseEnv = () => ({ PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp' })
 
@@ -125,6 +128,7 @@ export async function runService(options: RunOptions = {}): Promise<ServiceProce
   }
 
   if (options.waitForListening ?? true) {
+    const logsInfo = ['trace', 'debug', 'info'].includes((options.env?.['LOG_LEVEL'] ?? 'info').toLowerCase())
     let gone = false
     void exited.then(() => {
       gone = true
@@ -133,9 +137,11 @@ export async function runService(options: RunOptions = {}): Promise<ServiceProce
       async () => {
         if (gone) throw new Error(`service exited early: ${output.stderr.trim() || output.stdout.trim()}`)
         const res = await fetch(`${baseUrl}/health/live`).catch(() => undefined)
-        return res?.status === 200
+        // The start-up lines reach this process through a pipe, in no fixed order with the
+        // answer: where info is logged, a start is complete once its ready line has been read.
+        return res?.status === 200 && (!logsInfo || output.stdout.includes(READY_LINE))
       },
-      { timeoutMs: options.timeoutMs ?? 15_000, what: 'the service to listen' },
+      { timeoutMs: options.timeoutMs ?? 15_000, what: 'the service to listen and log that it is ready' },
     ).catch(async (e) => {
       await service.stop(1_000)
       throw e
