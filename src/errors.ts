@@ -55,6 +55,12 @@ export const ScrapeTimeoutError = createError(
 )
 export const ConfigError = createError('RPM_CONFIG', '%s', 500)
 export const RedisReplyError = createError('RPM_REPLY', 'Redis replied with an error: %s', 502)
+/** Valid RESP of a shape the command never answers with: a broken proxy or a hostile peer. */
+export const UnexpectedReplyError = createError(
+  'RPM_UNEXPECTED_REPLY',
+  '%s answered %s where %s was expected',
+  502,
+)
 export const UnsupportedCommandError = createError(
   'RPM_UNSUPPORTED_COMMAND',
   'Command %s changes connection state and cannot run on a shared connection; use withConnection()',

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import { formatHostPort } from '../redis/endpoint.js'
+import { textReply } from '../redis/reply-shape.js'
 import { addressableNodes, type ClusterNodeEntry, parseClusterNodes } from './cluster-parser.js'
 import type { RedisCommander } from './collector.js'
 
@@ -35,8 +36,8 @@ export function createClusterDiscovery(options: ClusterDiscoveryOptions): Cluste
   let failing = false
 
   async function read(): Promise<ClusterNodeEntry[]> {
-    const text = await options.redis.call('CLUSTER', 'NODES')
-    nodes = addressableNodes(parseClusterNodes(String(text)))
+    const text = textReply('CLUSTER NODES', await options.redis.call('CLUSTER', 'NODES'))
+    nodes = addressableNodes(parseClusterNodes(text))
     return nodes
   }
 

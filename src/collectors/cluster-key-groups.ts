@@ -1,5 +1,6 @@
 import { CLUSTER_SLOTS } from '../redis/cluster-topology.js'
 import type { Topology } from '../redis/endpoint.js'
+import { textReply } from '../redis/reply-shape.js'
 import { parseClusterNodes } from './cluster-parser.js'
 import type { RedisCommander } from './collector.js'
 import type { KeyGroupOptions } from './key-groups.js'
@@ -15,7 +16,9 @@ import type { KeyGroupOptions } from './key-groups.js'
  */
 export function clusterKeyspaceShare(redis: RedisCommander): () => Promise<number> {
   return async () => {
-    const me = parseClusterNodes(String(await redis.call('CLUSTER', 'NODES'))).find((n) => n.myself)
+    const me = parseClusterNodes(textReply('CLUSTER NODES', await redis.call('CLUSTER', 'NODES'))).find(
+      (n) => n.myself,
+    )
     const served = me?.slots.reduce((n, [lo, hi]) => n + hi - lo + 1, 0) ?? 0
     // A node serving no slot (a replica named by REDIS_URL) holds a copy of its master's keys:
     // the share of that master is unknown here, so no scaling (and the docs say so).

@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client'
 import { clusterInfoFamilies } from '../metrics/cluster.js'
 import { registerSnapshotFamily } from '../metrics/snapshot-family.js'
+import { textReply } from '../redis/reply-shape.js'
 import { type ClusterInfo, clusterInfoValue, parseClusterInfo } from './cluster-parser.js'
 import { type Collector, fromReading, type View } from './collector.js'
 
@@ -18,8 +19,10 @@ export const clusterCollector: Collector<ClusterReading> = {
   name: 'cluster',
   async read(redis, { info, optional }) {
     if ((await info).fields['cluster_enabled'] !== '1') return undefined
-    const text = await optional('CLUSTER', () => redis.call('CLUSTER', 'INFO'))
-    return text === undefined ? undefined : { info: parseClusterInfo(String(text)) }
+    const text = await optional('CLUSTER', async () =>
+      textReply('CLUSTER INFO', await redis.call('CLUSTER', 'INFO')),
+    )
+    return text === undefined ? undefined : { info: parseClusterInfo(text) }
   },
   register(registry: Registry, view: View) {
     for (const def of clusterInfoFamilies) {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import { integerReply, stringsReply, textReply, tupleReply } from '../redis/reply-shape.js'
 import type { RedisCommander } from './collector.js'
 import { isNoPerm } from './command-denied.js'
 import { globToRegExp } from './glob.js'
@@ -179,7 +180,7 @@ export function createKeyGroupScanner(
   async function pass(): Promise<KeyGroupResult> {
     const startedAt = now()
     memoryRefused = false
-    const dbsize = Number(await redis.call('DBSIZE'))
+    const dbsize = integerReply('DBSIZE', await redis.call('DBSIZE'))
     const keyLimit = Math.min(dbsize, maxKeysPerPass)
     const stride = Math.max(1, Math.ceil(keyLimit / memorySamples))
     const tallies = new Map<string, Tally>()
@@ -205,12 +206,13 @@ export function createKeyGroupScanner(
       do {
         // Keys as raw bytes where the commander can: a key that is not valid UTF-8 is matched on a
         // lossless decoding and its MEMORY USAGE asked with the very bytes SCAN returned.
-        const reply = (await (redis.callBuffer
+        const reply = await (redis.callBuffer
           ? redis.callBuffer('SCAN', cursor, 'COUNT', scanCount)
-          : redis.call('SCAN', cursor, 'COUNT', scanCount))) as [string | Buffer, (string | Buffer)[]]
-        cursor = String(reply[0])
+          : redis.call('SCAN', cursor, 'COUNT', scanCount))
+        const [next, keys] = tupleReply('SCAN', reply, 2)
+        cursor = textReply('SCAN', next)
         const sampled: Array<{ key: string | Buffer; t: Tally }> = []
-        for (const key of reply[1]) {
+        for (const key of stringsReply<string | Buffer>('SCAN', keys)) {
           const t = tally(classify(decodeKey(key)))
           t.count++
           if (scanned % stride === 0) sampled.push({ key, t })
@@ -222,7 +224,7 @@ export function createKeyGroupScanner(
             // A key deleted between SCAN and MEMORY USAGE answers nil: it is no longer in any group.
             if (size === null || size === undefined) return
             const t = sampled[i]!.t
-            t.sampledBytes += Number(size)
+            t.sampledBytes += integerReply('MEMORY USAGE', size)
             t.sampledKeys++
           }),
         )

@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client'
 import { serverMetrics } from '../metrics/definitions.js'
+import { integerReply, rowsReply, textReply } from '../redis/reply-shape.js'
 import { type Collector, fromReading, gauge, type View } from './collector.js'
 
 export interface LatencySpike {
@@ -17,11 +18,11 @@ export const latencyCollector: Collector<LatencySpike[]> = {
       ? undefined
       : optional('LATENCY', async () => {
           // [event, unix time of the latest spike, its duration in ms, the all-time max in ms]
-          const rows = (await redis.call('LATENCY', 'LATEST')) as unknown[][]
+          const rows = rowsReply('LATENCY LATEST', await redis.call('LATENCY', 'LATEST'), 3)
           return rows.map((row) => ({
-            event: String(row[0]),
-            lastUnixSeconds: Number(row[1]),
-            durationSeconds: Number(row[2]) / 1000,
+            event: textReply('LATENCY LATEST', row[0]),
+            lastUnixSeconds: integerReply('LATENCY LATEST', row[1]),
+            durationSeconds: integerReply('LATENCY LATEST', row[2]) / 1000,
           }))
         }),
   register(registry: Registry, view: View) {

@@ -3,6 +3,7 @@ import { Gauge, type Registry } from 'prom-client'
 import { ScrapeTimeoutError } from '../errors.js'
 import { serverMetrics, serviceMetrics } from '../metrics/definitions.js'
 import { isReplyError } from '../redis/reply-error.js'
+import { textReply } from '../redis/reply-shape.js'
 import { withTimeout } from '../timeout.js'
 import {
   type Collector,
@@ -109,12 +110,22 @@ export function createScrape(options: ScrapeOptions): Scrape {
           logger.warn({ err, command }, `${command} is not available on this Redis; its metrics are skipped`)
         return undefined
       }
+      // Valid RESP of the wrong shape (a proxy or a server that only looks like Redis): asking
+      // again gets the same, and a guess would put NaN on /metrics. Skipped like a refused command.
+      if ((err as { code?: unknown }).code === 'RPM_UNEXPECTED_REPLY') {
+        unsupported.add(command)
+        logger.warn(
+          { err, command },
+          `${command} gave an unexpected reply (${(err as Error).message}); its metrics are skipped`,
+        )
+        return undefined
+      }
       throw err
     }
   }
 
   async function readSnapshot(): Promise<Snapshot> {
-    const info = redis.call('INFO', 'ALL').then((text) => parseInfo(String(text)))
+    const info = redis.call('INFO', 'ALL').then((text) => parseInfo(textReply('INFO', text)))
     const mode = knownMode !== undefined ? Promise.resolve(knownMode) : info.then(modeOf)
     mode.catch(() => {})
     const ctx: ReadContext = { info, mode, optional }

@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client'
 import { serverMetrics } from '../metrics/definitions.js'
+import { integerReply, rowsReply } from '../redis/reply-shape.js'
 import { type Collector, fromReading, gauge, type View } from './collector.js'
 
 export interface Slowlog {
@@ -20,11 +21,12 @@ export const slowlogCollector: Collector<Slowlog> = {
             redis.call('SLOWLOG', 'LEN'),
             redis.call('SLOWLOG', 'GET', '1'),
           ])
-          const newest = (entries as unknown[][])[0]
+          // [id, unix time, duration in µs, arguments, client address, client name]
+          const newest = rowsReply('SLOWLOG GET', entries, 3)[0]
           return {
-            length: Number(length),
-            lastId: newest ? Number(newest[0]) : 0,
-            lastDurationSeconds: newest ? Number(newest[2]) / 1e6 : 0,
+            length: integerReply('SLOWLOG LEN', length),
+            lastId: newest ? integerReply('SLOWLOG GET', newest[0]) : 0,
+            lastDurationSeconds: newest ? integerReply('SLOWLOG GET', newest[2]) / 1e6 : 0,
           }
         }),
   register(registry: Registry, view: View) {

@@ -188,7 +188,9 @@ export function createClusterTopology(options: ClusterTopologyOptions): ClusterT
     const kept = new Set<NodePool>()
     const next: Array<NodePool | undefined> = new Array(CLUSTER_SLOTS).fill(undefined)
     const nextReplicas: Array<NodePool[] | undefined> = new Array(CLUSTER_SLOTS).fill(undefined)
-    for (const range of reply as unknown[][]) {
+    for (const range of reply as unknown[]) {
+      // [start, end, [master host, port, id], ...replicas]; anything else is no slot range.
+      if (!Array.isArray(range)) continue
       const [start, end, master, ...replicas] = range as [number, number, unknown[], ...unknown[][]]
       if (!Array.isArray(master)) continue
       const node = parseAddress(`${String(master[0])}:${String(master[1])}`, askedHost)
