@@ -17,7 +17,8 @@ describe('key distribution by pattern against a real redis-server', () => {
   let client: Redis
 
   beforeAll(async () => {
-    redis = await startRedis({ args: ['--enable-debug-command', 'yes'] })
+    // 32 databases: more than the 16 besides its own that key groups scan at most.
+    redis = await startRedis({ args: ['--enable-debug-command', 'yes', '--databases', '32'] })
     client = new Redis({ port: redis.port, host: redis.host, maxRetriesPerRequest: 1 })
   })
   afterAll(async () => {
@@ -148,6 +149,60 @@ describe('key distribution by pattern against a real redis-server', () => {
       { db: 'db0', group: 'b:*', count: 100, memory_bytes: await expectedMemory('b', 100) },
     ])
     await stats.close()
+  })
+
+  it('scans its own database and at most 16 more, the first 16 INFO keyspace lists, each through one connection', async () => {
+    await client.flushall()
+    // Keys in db0 and in db1 to db20: 20 other databases, 4 past the cap.
+    for (let db = 0; db <= 20; db++) {
+      const filler = new Redis({ port: redis.port, host: redis.host, db })
+      await filler.set(`k:${db}`, 'x')
+      filler.disconnect()
+    }
+    const opened: number[] = []
+    const connections: Redis[] = []
+    const registry = new Registry()
+    const stats = createServerStats({
+      redis: client,
+      registry,
+      logger: silent,
+      keyGroups: { patterns: ['k:*'], intervalMs: 60_000 },
+      openDatabase: (db) => {
+        opened.push(db)
+        const connection = new Redis({ port: redis.port, host: redis.host, db, maxRetriesPerRequest: 1 })
+        connections.push(connection)
+        return {
+          redis: connection,
+          ready: new Promise<void>((resolve) => connection.once('ready', () => resolve())),
+          close: async () => connection.disconnect(),
+        }
+      },
+    })
+    try {
+      stats.start()
+      // Two collections: the second finds every database already covered and opens nothing more.
+      await stats.collect({ timeoutMs: 5_000 })
+      await stats.collect({ timeoutMs: 5_000 })
+      const scanned = async () =>
+        [
+          ...(await registry.metrics()).matchAll(
+            /^redis_key_group_count\{db="db(\d+)",key_group="k:\*"\} 1$/gm,
+          ),
+        ]
+          .map((m) => Number(m[1]))
+          .sort((a, b) => a - b)
+      const deadline = Date.now() + 20_000
+      while ((await scanned()).length < 17 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50))
+      const first16 = Array.from({ length: 16 }, (_, i) => i + 1)
+      expect(opened).toEqual(first16)
+      expect(await scanned()).toEqual([0, ...first16])
+      expect(connections).toHaveLength(16)
+    } finally {
+      await stats.close()
+      for (const connection of connections) connection.disconnect()
+      await client.flushall()
+    }
   })
 
   it('on 1M keys estimates within 5 % from a sample of about a tenth of them and never stalls Redis more than a few ms', async () => {
