@@ -193,6 +193,43 @@ describe('pool monitor on a Redis Cluster (REDIS_CLUSTER)', () => {
     expect(await errors('reply')).toBe(repliesBefore)
   })
 
+  it.each(['moved', 'ask'] as const)(
+    'follows at most 5 hops of %s for one call or pipeline, then fails with the sixth redirection as a reply error',
+    async (type) => {
+      const key = `bouncing:{${type}}`
+      const slot = await cluster.keySlot(key)
+      const owner = await cluster.ownerOf(slot)
+      // A real node redirecting to itself on every send: a script returning the MOVED or ASK error
+      // reply, so the redirection never ends, whichever node the pool sends it to.
+      const redirection = `${type.toUpperCase()} ${slot} ${owner.address}`
+      const script = `return redis.error_reply('${redirection}')`
+      const evals = async () => {
+        let calls = 0
+        for (const master of cluster.masters)
+          calls += Number(/cmdstat_eval:calls=(\d+)/.exec(await master.cli('INFO', 'commandstats'))?.[1] ?? 0)
+        return calls
+      }
+      const before = await redirections(type)
+      const repliesBefore = await errors('reply')
+      const evalsBefore = await evals()
+      await expect(monitor.call('eval', script, '1', key)).rejects.toMatchObject({
+        code: 'RPM_REPLY',
+        message: `Redis replied with an error: ${redirection}`,
+      })
+      // The first send and 5 resends; each of the 5 followed redirections counted, the sixth not.
+      expect((await evals()) - evalsBefore).toBe(6)
+      expect((await redirections(type)) - before).toBe(5)
+      expect((await errors('reply')) - repliesBefore).toBe(1)
+      // A pipeline of that one command: the same 5 hops, then the redirection as the batch's failure.
+      await expect(monitor.pipeline([['eval', script, '1', key]])).rejects.toMatchObject({
+        code: 'RPM_REPLY',
+        message: `Redis replied with an error: ${redirection}`,
+      })
+      expect((await evals()) - evalsBefore).toBe(12)
+      expect((await redirections(type)) - before).toBe(10)
+    },
+  )
+
   it('is not ready while a master is down (cluster_state fail), without opening the breaker on replies, and ready again after its restart', async () => {
     const victim = cluster.masters[2]!
     await victim.kill()
