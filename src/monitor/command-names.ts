@@ -177,7 +177,19 @@ const KNOWN_COMMANDS = [
 ] as const
 
 const known: ReadonlySet<string> = new Set(KNOWN_COMMANDS)
+
+/**
+ * Spellings remembered at most, by the label cache here and by each pool's route map: callers
+ * inventing names (or spellings: `hIncrByFloat` has 4096) cannot grow them. A spelling past the cap
+ * is worked out again on every call, to the same label.
+ */
+export const MAX_CACHED_SPELLINGS = 1024
 const cache = new Map<string, string>()
+
+/** Spellings the label cache holds now (never more than MAX_CACHED_SPELLINGS). */
+export function cachedSpellings(): number {
+  return cache.size
+}
 
 /** Lower-case label for a command name; anything outside the allow-list is `other`. */
 export function commandLabel(command: string): string {
@@ -185,9 +197,8 @@ export function commandLabel(command: string): string {
   if (hit !== undefined) return hit
   const lower = command.toLowerCase()
   const label = known.has(lower) ? lower : 'other'
-  // Only names the caller actually spelled are cached; the cache stays bounded by the allow-list
-  // plus the spellings seen, so cap it to be safe against callers inventing names.
-  if (cache.size < 1024) cache.set(command, label)
+  // Only names the caller actually spelled are cached.
+  if (cache.size < MAX_CACHED_SPELLINGS) cache.set(command, label)
   return label
 }
 

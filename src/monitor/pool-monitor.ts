@@ -22,7 +22,13 @@ import { Command, createTimeoutSweep, setLeaseTimeout } from '../redis/timeout-s
 import { createStandaloneTopology, type PoolTopology, type Redirect } from '../redis/topology.js'
 import { createBreaker } from './breaker.js'
 import { classifyError, redact, toPublicError } from './classify.js'
-import { changesConnectionState, commandLabel, isBlocking, mayBlock } from './command-names.js'
+import {
+  changesConnectionState,
+  commandLabel,
+  isBlocking,
+  MAX_CACHED_SPELLINGS,
+  mayBlock,
+} from './command-names.js'
 import { createEventHub } from './events.js'
 import type { Observe } from './fast-histogram.js'
 import { poolFamilies } from './metrics.js'
@@ -203,7 +209,7 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
       const label = commandLabel(command)
       route = { label, ...observers(label), special: mayBlock(command) || changesConnectionState(command) }
       // Bounded like commandLabel's cache: callers inventing names cannot grow it.
-      if (routes.size < 1024) routes.set(command, route)
+      if (routes.size < MAX_CACHED_SPELLINGS) routes.set(command, route)
     }
     return route
   }

@@ -1,5 +1,6 @@
 import { Registry } from 'prom-client'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { cachedSpellings, MAX_CACHED_SPELLINGS } from '../../src/monitor/command-names.js'
 import { createPoolMonitor } from '../../src/monitor/pool-monitor.js'
 import type { PoolMonitor, PoolMonitorOptions } from '../../src/monitor/types.js'
 import { type RedisServer, startRedis } from '../helpers/redis-server.js'
@@ -184,6 +185,43 @@ describe('pool monitor against a real redis-server', () => {
     expect(text).toContain(
       'redis_operation_duration_seconds_count{pool="timing",command="set",status="ok"} 25',
     )
+  })
+
+  it('labels the 1025th distinct spelling of a command like the first, and remembers at most 1024 spellings', async () => {
+    const { m, registry } = await monitor({ name: 'spellings' })
+    // 1100 spellings of HINCRBYFLOAT none used before (case masks 1..1100 of its 12 letters):
+    // whatever this file sent earlier, the label cache passes its cap of 1024 on the way.
+    const spell = (mask: number) =>
+      [...'hincrbyfloat'].map((c, i) => (mask & (1 << i) ? c.toUpperCase() : c)).join('')
+    const spellings = Array.from({ length: 1100 }, (_, i) => spell(i + 1))
+    expect(new Set(spellings).size).toBe(1100)
+    expect(cachedSpellings()).toBeLessThan(MAX_CACHED_SPELLINGS)
+    for (let i = 0; i < spellings.length; i += 100) {
+      await Promise.all(spellings.slice(i, i + 100).map((s) => m.call(s, 'spelled', 'field', 1)))
+    }
+    expect(cachedSpellings()).toBe(1024)
+    // Every call, the ones past the cap included, carries the command's own label.
+    expect(await redis.cli('HGET', 'spelled', 'field')).toBe('1100\n')
+    expect(
+      await histogramCount(registry, 'redis_operation_duration_seconds', {
+        pool: 'spellings',
+        command: 'hincrbyfloat',
+        status: 'ok',
+      }),
+    ).toBe(1100)
+    // A name past the cap outside the allow-list is still other, and still not remembered.
+    await m.call('NOT.A.COMMAND').catch(() => undefined)
+    expect(
+      await histogramCount(registry, 'redis_operation_duration_seconds', {
+        pool: 'spellings',
+        command: 'other',
+        status: 'error',
+      }),
+    ).toBe(1)
+    expect(await histogramCount(registry, 'redis_operation_duration_seconds', { pool: 'spellings' })).toBe(
+      1101,
+    )
+    expect(cachedSpellings()).toBe(1024)
   })
 
   it('times a pipeline and a transaction as one operation each', async () => {
