@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
 import { Registry } from 'prom-client'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type Cache, createCache } from '../../src/cache/cache.js'
 import { createPoolMonitor } from '../../src/monitor/pool-monitor.js'
 import type { PoolMonitor } from '../../src/monitor/types.js'
@@ -202,6 +202,36 @@ describe('the near cache (CLIENT TRACKING, two-connection mode) against a real r
       await waitFor(async () => (await quick.get('file:meta', 'paused')) === 2, { what: 'new value seen' })
     } finally {
       await quick.close()
+    }
+  })
+
+  it('pings the invalidation connection every 1000 ms by default (heartbeatMs), not sooner', async () => {
+    // Only the cache's own interval is faked: sockets, ioredis' timers and waitFor stay real.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
+    const captured = captureLogger('info')
+    const beating = createCache({
+      monitor,
+      registry: new Registry(),
+      logger: captured.logger,
+      namespaces: { 'file:meta': { ttlSeconds: 3600 } },
+      nearCache: { maxEntries: 10 },
+    })
+    try {
+      const on = await waitFor(() => captured.lines.find((l) => l.includes('near cache on')), {
+        what: 'tracking on',
+      })
+      // The invalidation connection's id, and the last command Redis ran on it.
+      const subId = String(JSON.parse(on).redirect)
+      const lastCommand = async () => /\bcmd=(\S+)/.exec(String(await other.client('LIST', 'ID', subId)))?.[1]
+      expect(await lastCommand()).toBe('subscribe')
+      vi.advanceTimersByTime(999)
+      await other.ping()
+      expect(await lastCommand()).toBe('subscribe')
+      vi.advanceTimersByTime(1)
+      await waitFor(async () => (await lastCommand()) === 'ping', { what: 'the heartbeat PING at 1000 ms' })
+    } finally {
+      await beating.close()
+      vi.useRealTimers()
     }
   })
 
