@@ -110,6 +110,32 @@ describe('the in-memory fallback against a real redis-server', () => {
     ).toHaveLength(1)
   })
 
+  it('holds 10 000 entries by default (fallback.maxEntries): the 10 001st evicts the least recently used', async () => {
+    // Redis is still down: a cache of its own, with the default fallback size, writes to memory only.
+    const ownRegistry = new Registry()
+    const defaults = createCache({
+      monitor,
+      registry: ownRegistry,
+      namespaces: { temp: { ttlSeconds: 600 } },
+    })
+    const entries = () => metricValue(ownRegistry, 'redis_cache_fallback_entries', { pool: 'app' })
+    try {
+      for (let i = 0; i < 10_000; i++) await defaults.set('temp', `lru:${i}`, i)
+      expect(defaults.fallbackActive).toBe(true)
+      expect(await entries()).toBe(10_000)
+      // Read lru:0, the oldest write: lru:1 becomes the least recently used.
+      expect(await defaults.get('temp', 'lru:0')).toBe(0)
+      await defaults.set('temp', 'lru:10000', 10_000)
+      expect(await entries()).toBe(10_000)
+      expect(await defaults.get('temp', 'lru:1')).toBeUndefined()
+      expect(await defaults.get('temp', 'lru:0')).toBe(0)
+      expect(await defaults.get('temp', 'lru:2')).toBe(2)
+      expect(await defaults.get('temp', 'lru:10000')).toBe(10_000)
+    } finally {
+      await defaults.close()
+    }
+  })
+
   it("gives fallback entries their namespace's TTL too", async () => {
     await cache.set('flash', 'short', 'lived')
     expect(await cache.get('flash', 'short')).toBe('lived')
