@@ -195,6 +195,38 @@ describe('the status page in headless Chromium', () => {
     expect(problems).toEqual([])
     await page.close()
   }, 60_000)
+  it('polls GET /status and GET /status/history again every 5000 ms, not sooner', async () => {
+    const page = await browser.newPage()
+    try {
+      // The page's timers on a clock of the test's own, paused before the page loads (an installed
+      // clock runs on its own until paused); its requests go to the real service.
+      const start = Date.now()
+      await page.clock.install({ time: start })
+      await page.clock.pauseAt(start + 60_000)
+      const polls: string[] = []
+      page.on('request', (request) => {
+        const { pathname } = new URL(request.url())
+        if (pathname === '/status' || pathname === '/status/history') polls.push(pathname)
+      })
+      await page.goto(`${baseUrl}/`, { waitUntil: 'load' })
+      // The first poll, at load: both answered, and the next one scheduled.
+      await waitFor(async () => /^updated /.test((await page.locator('#updated').textContent()) ?? ''), {
+        what: 'the first poll to be drawn',
+      })
+      expect(polls.sort()).toEqual(['/status', '/status/history'])
+      await page.clock.runFor(4999)
+      // A round trip through the page and a moment more: a request sent at 4999 ms would show by now.
+      await page.evaluate(() => 0)
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      expect(polls).toHaveLength(2)
+      await page.clock.runFor(1)
+      await waitFor(() => polls.length === 4, { what: 'the second poll at 5000 ms' })
+      expect(polls.slice(2).sort()).toEqual(['/status', '/status/history'])
+    } finally {
+      await page.close()
+    }
+  }, 30_000)
+
   it.skipIf(!SQLITE)(
     `after a restart with HISTORY_FILE, charts the hours written before it (${SQLITE ? 'node:sqlite present' : NO_SQLITE_REASON})`,
     async () => {
