@@ -16,6 +16,7 @@ import scrapeTargetsPlugin from './plugins/scrape-targets.js'
 import secretsPlugin from './plugins/secrets.js'
 import serverStatsPlugin from './plugins/server-stats.js'
 import workloadPlugin, { type WorkloadOptions } from './plugins/workload.js'
+import { HTTP_SERVER_OPTIONS, REQUEST_TIMEOUT_MS } from './process/request-timeout.js'
 import discoveryRoutes from './routes/discovery.js'
 import { healthRoutes, liveRoutes } from './routes/health.js'
 import historyRoutes from './routes/history.js'
@@ -137,6 +138,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     // handler names the request id itself.
     childLoggerFactory: (logger) => logger,
     return503OnClosing: true,
+    // Fastify sets requestTimeout on the server itself after creating it with `http`.
+    http: HTTP_SERVER_OPTIONS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
   })
   try {
     await fastify.register(app, appOptions)

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import type { FastifyInstance } from 'fastify'
+import { HTTP_SERVER_OPTIONS } from './request-timeout.js'
 
 /** Probes are few (kubelet, a load balancer): a small cap keeps this listener's descriptors bounded. */
 export const HEALTH_LISTENER_MAX_CONNECTIONS = 64
@@ -20,7 +21,7 @@ export async function listenForHealth(
   app: FastifyInstance,
   { host, port }: { host: string; port: number },
 ): Promise<HealthListener> {
-  const server = createServer((req, res) => {
+  const server = createServer(HTTP_SERVER_OPTIONS, (req, res) => {
     if (isHealthPath(req.url)) {
       app.routing(req, res)
       return
