@@ -1,3 +1,4 @@
+import { Agent, get as httpGet } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HEALTH_LISTENER_MAX_CONNECTIONS } from '../../src/process/health-listener.js'
@@ -46,10 +47,24 @@ const reachable = (url: string) =>
     () => 0,
   )
 
+/** GET over a keep-alive agent: the status and the socket it went over. */
+function keptAlive(agent: Agent, url: string): Promise<{ status?: number; socket: Socket }> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(url, { agent }, (res) => {
+      res.resume()
+      res.once('end', () => resolve({ status: res.statusCode, socket: req.socket as Socket }))
+    })
+    req.once('error', reject)
+  })
+}
+
 let redis: RedisServer
 let service: ServiceProcess
 let healthPort: number
 const holders: Held[] = []
+// A scraper's keep-alive connection, opened before the tests and idle through all of them.
+const scraper = new Agent({ keepAlive: true, maxSockets: 1 })
+let scraperSocket: Socket
 
 beforeAll(async () => {
   redis = await startRedis()
@@ -57,8 +72,10 @@ beforeAll(async () => {
   service = await runService({
     env: { REDIS_URL: redis.url, MAX_CONNECTIONS: String(MAX_CONNECTIONS), HEALTH_PORT: String(healthPort) },
   })
+  scraperSocket = (await keptAlive(scraper, `${service.baseUrl}/metrics`)).socket
 }, 30_000)
 afterAll(async () => {
+  scraper.destroy()
   for (const h of holders) h.socket.destroy()
   await service?.stop()
   await redis?.stop()
@@ -97,4 +114,10 @@ describe('connections that never send a whole request', () => {
   it('on HEALTH_PORT: the same, and /health/live is answered there again', async () => {
     await holdEverySlot(healthPort, HEALTH_LISTENER_MAX_CONNECTIONS, '/health/live')
   }, 45_000)
+
+  it('leaves an idle keep-alive connection alone: idle through both tests (over 20 s), it serves the next scrape', async () => {
+    const next = await keptAlive(scraper, `${service.baseUrl}/metrics`)
+    expect(next.status).toBe(200)
+    expect(next.socket).toBe(scraperSocket)
+  })
 })
