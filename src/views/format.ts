@@ -110,6 +110,15 @@ export function statusText(report: StatusReport, options: TextOptions): string {
   lines.push(
     row('Redis', `${report.redis_version ?? 'unknown version'}, up ${formatDuration(report.uptime_seconds)}`),
   )
+  if (report.sentinel) {
+    const { masterName, master, reachable, total, quorum } = report.sentinel
+    lines.push(
+      row(
+        'Master',
+        `${masterName} at ${master ?? 'unknown'} (${report.role ?? 'unknown role'}; ${reachable} of ${total} Sentinels answer, quorum ${quorum ?? 'unknown'})`,
+      ),
+    )
+  }
   lines.push(row('Clients', `${formatNumber(report.connected_clients)} connected`))
 
   const used = formatBytes(report.used_memory_bytes)

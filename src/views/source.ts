@@ -81,9 +81,12 @@ export function createSource(options: SourceOptions): Source {
   const current = (): Snapshot => {
     const health = monitor.health()
     const probe = health.lastProbe
+    // The same input /status judges: with Sentinels, a replica answering is CRITICAL and Sentinels
+    // that disagree are a WARNING here too.
     const report = stats.status({
       latencyMs: probe?.ok ? probe.latencyMs : undefined,
       breaker: health.breaker,
+      sentinel: health.sentinel,
     })
     const error = probe && !probe.ok ? probe.error : report.available ? undefined : lastError
     return { report, error }

@@ -8,6 +8,7 @@ import type { RedisServer } from '../helpers/redis-server.js'
 import { type SentinelSet, startSentinelSet } from '../helpers/sentinel.js'
 import { waitFor } from '../helpers/wait-for.js'
 import { appFor, sample } from '../routes/support.js'
+import { runView } from '../views/support.js'
 import { captureLogger } from './support.js'
 
 const DATA_SECRET = 'data-secret-5b1e'
@@ -158,6 +159,31 @@ describe('the pool follows the master the Sentinels name', () => {
     expect(byRole('replica')).toEqual([`127.0.0.1:${set.nodes[1]!.port}`])
     expect(byRole('sentinel')).toEqual(set.sentinels.map((s) => `127.0.0.1:${s.port}`).sort())
     expect(groups.every((g) => g.labels['master_name'] === 'mymaster')).toBe(true)
+  })
+
+  it("status (the CLI) names the master /status names, judged the same way: role, Sentinels' answer and quorum", async () => {
+    const served = (await app.inject('/status')).json()
+    const env = {
+      REDIS_URL: `redis://:${DATA_SECRET}@127.0.0.1:1`,
+      REDIS_SENTINELS: set.sentinelList,
+      REDIS_SENTINEL_MASTER: set.masterName,
+      REDIS_SENTINEL_PASSWORD_FILE: join(dir, 'sentinel-password'),
+      // A probe round trip on a loaded machine is no part of this verdict.
+      STATUS_LATENCY_WARNING_MS: '2000',
+      STATUS_LATENCY_CRITICAL_MS: '2500',
+    }
+    const json = await runView(['status', '--json'], env)
+    expect(json.stderr).toBe('')
+    expect(json.code).toBe(0)
+    const report = JSON.parse(json.stdout)
+    expect(report.role).toBe('master')
+    const { masterName, master, agree, reachable, total, quorum } = served.sentinel
+    expect(report.sentinel).toMatchObject({ masterName, master, agree, reachable, total, quorum })
+    expect(master).toBe(`127.0.0.1:${set.nodes[0]!.port}`)
+    const text = await runView(['status'], env)
+    expect(text.stdout.split('\n')).toContain(
+      `Master      mymaster at ${master} (master; ${reachable} of ${total} Sentinels answer, quorum ${quorum})`,
+    )
   })
 
   it('/scrape reaches a discovered Sentinel without SCRAPE_TARGETS: its counts equal SENTINEL MASTERS and REPLICAS', async () => {
