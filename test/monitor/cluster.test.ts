@@ -4,6 +4,7 @@ import { createPoolMonitor } from '../../src/monitor/pool-monitor.js'
 import type { PoolMonitor } from '../../src/monitor/types.js'
 import { type ClusterNode, type RedisCluster, startCluster } from '../helpers/cluster.js'
 import { waitFor } from '../helpers/wait-for.js'
+import { runView } from '../views/support.js'
 import { captureLogger, metricValue } from './support.js'
 
 const PASSWORD = 'cluster-pool-secret'
@@ -46,6 +47,16 @@ describe('pool monitor on a Redis Cluster (REDIS_CLUSTER)', () => {
     await cluster?.stop()
   })
 
+  /** `status --json` (the shipped CLI) with REDIS_CLUSTER against one node. */
+  const clusterStatus = (node: ClusterNode) =>
+    runView(['status', '--json'], {
+      REDIS_CLUSTER: 'true',
+      REDIS_URL: `redis://:${PASSWORD}@${node.host}:${node.port}`,
+      // A probe round trip on a loaded machine is no part of these verdicts.
+      STATUS_LATENCY_WARNING_MS: '2000',
+      STATUS_LATENCY_CRITICAL_MS: '2500',
+    })
+
   it('routes single-key commands over many keys to their masters with no MOVED and no errors', async () => {
     const keys = Array.from({ length: 3000 }, (_, i) => `user:${i}`)
     // Batches the pool can hold at once (3 masters x 2 connections x 32 slots): the point here is
@@ -64,6 +75,19 @@ describe('pool monitor on a Redis Cluster (REDIS_CLUSTER)', () => {
     const sizes = await Promise.all(cluster.masters.map(async (m) => Number(await m.cli('DBSIZE'))))
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(3000)
     for (const n of sizes) expect(n).toBeGreaterThan(800)
+  })
+
+  it('status (the CLI) with REDIS_CLUSTER reads the node it is pointed at: OK, exit 0, its own keys', async () => {
+    const node = cluster.masters[1]!
+    const keys = Number(await node.cli('DBSIZE'))
+    expect(keys).toBeGreaterThan(0)
+    const result = await clusterStatus(node)
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    const report = JSON.parse(result.stdout)
+    expect(report).toMatchObject({ status: 'OK', available: true, reasons: [] })
+    expect(report.redis).toBe(`cluster redis://${node.host}:${node.port}/0`)
+    expect(report.total_keys).toBe(keys)
   })
 
   it('counts POOL_SIZE connections per master in the pool gauges', async () => {
@@ -251,6 +275,13 @@ describe('pool monitor on a Redis Cluster (REDIS_CLUSTER)', () => {
     }
     expect(replies.every((r) => r.includes('CLUSTERDOWN'))).toBe(true)
     expect(monitor.breakerState()).toBe('closed')
+    // The shipped CLI, pointed at a surviving master, says the same: CRITICAL, exit 2.
+    const down = await clusterStatus(survivor)
+    expect(down.code).toBe(2)
+    expect(JSON.parse(down.stdout)).toMatchObject({
+      status: 'CRITICAL',
+      reasons: ['cluster_state is fail: the cluster refuses commands'],
+    })
     await victim.restart()
     await cluster.waitForState('ok')
     await waitFor(() => monitor.health().ready, { what: 'ready after the restart', timeoutMs: 20_000 })
