@@ -7,8 +7,22 @@ import { promisify } from 'node:util'
 
 const execFileAsync = promisify(execFile)
 
-/** Asks the kernel for a free loopback port. */
+// Ports this test process was handed: the kernel may hand the same free port to two asks in a
+// row (seen: HEALTH_PORT and PORT both 38607), before either is listened on.
+const handedOut = new Set<number>()
+
+/** Asks the kernel for a free loopback port, never one this process was handed before. */
 export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await kernelFreePort()
+    if (!handedOut.has(port)) {
+      handedOut.add(port)
+      return port
+    }
+  }
+}
+
+function kernelFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.unref()
