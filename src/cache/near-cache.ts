@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis'
 import { LRUCache } from 'lru-cache'
 import type { Logger } from 'pino'
 import { closeClient } from '../redis/connection.js'
+import { integerReply } from '../redis/reply-shape.js'
 
 /** The channel Redis publishes invalidations on for RESP2 clients (the "two connections" mode). */
 export const INVALIDATE_CHANNEL = '__redis__:invalidate'
@@ -145,7 +146,7 @@ export function createNearCache(options: NearCacheOptions): NearCache {
     const startEpoch = epoch
     if (subId === undefined) {
       if (sub.status !== 'ready') return
-      const id = Number(await sub.client('ID'))
+      const id = integerReply('CLIENT ID', await sub.client('ID'))
       await sub.subscribe(INVALIDATE_CHANNEL)
       subId = id
       tracking = false

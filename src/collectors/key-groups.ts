@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { integerReply, stringsReply, textReply, tupleReply } from '../redis/reply-shape.js'
+import { cursorReply, integerReply, stringsReply, tupleReply } from '../redis/reply-shape.js'
 import type { RedisCommander } from './collector.js'
 import { isNoPerm } from './command-denied.js'
 import { globToRegExp } from './glob.js'
@@ -210,7 +210,7 @@ export function createKeyGroupScanner(
           ? redis.callBuffer('SCAN', cursor, 'COUNT', scanCount)
           : redis.call('SCAN', cursor, 'COUNT', scanCount))
         const [next, keys] = tupleReply('SCAN', reply, 2)
-        cursor = textReply('SCAN', next)
+        cursor = cursorReply('SCAN', next)
         const sampled: Array<{ key: string | Buffer; t: Tally }> = []
         for (const key of stringsReply<string | Buffer>('SCAN', keys)) {
           const t = tally(classify(decodeKey(key)))

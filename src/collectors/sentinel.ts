@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client'
 import { sentinelInfoFields, sentinelMetrics } from '../metrics/sentinel.js'
 import { isReplyError, replyText } from '../redis/reply-error.js'
+import { textReply } from '../redis/reply-shape.js'
 import {
   type Collector,
   fromInfo,
@@ -144,7 +145,10 @@ export const okReplicas = (m: SentinelMasterReading): number => m.replicas.filte
 
 async function ckquorum(redis: RedisCommander, name: string): Promise<SentinelCkquorum> {
   try {
-    return { ok: true, message: String(await redis.call('SENTINEL', 'CKQUORUM', name)) }
+    return {
+      ok: true,
+      message: textReply('SENTINEL CKQUORUM', await redis.call('SENTINEL', 'CKQUORUM', name)),
+    }
   } catch (err) {
     // NOQUORUM is Sentinel's answer, not a failed collection: it is what the family reports.
     if (!isReplyError(err)) throw err

@@ -847,8 +847,10 @@ export function createPoolMonitor(options: PoolMonitorOptions): PoolMonitor {
       clearTimeout(probeTimer)
       sweep.close()
       topology.close()
-      await probing?.catch(() => undefined)
+      // Connections first: a probe's PING waiting on a frozen Redis has no sweep left to time it
+      // out, and only the QUIT bound (then the dropped socket) ends it.
       await Promise.all(connections.map(({ client }) => closeClient(client)))
+      await probing?.catch(() => undefined)
       detachMetrics(operationObservers.keys())
     },
   }

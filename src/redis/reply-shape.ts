@@ -27,11 +27,29 @@ export function textReply(command: string, reply: unknown): string {
   throw unexpected(command, reply, 'text')
 }
 
-/** An integer reply (RESP integers arrive as numbers; a numeric string is accepted). */
+const DECIMAL = /^-?\d+$/
+
+/**
+ * An integer reply: a RESP integer (a number), or a string of decimal digits (what a proxy or a
+ * RESP3 double may carry). Not `Number()`'s reading of any text: '' and '0x1f' are no integers.
+ */
 export function integerReply(command: string, reply: unknown): number {
-  const n = typeof reply === 'number' ? reply : typeof reply === 'string' ? Number(reply) : Number.NaN
+  const n =
+    typeof reply === 'number'
+      ? reply
+      : typeof reply === 'string' && DECIMAL.test(reply)
+        ? Number(reply)
+        : Number.NaN
   if (!Number.isSafeInteger(n)) throw unexpected(command, reply, 'an integer')
   return n
+}
+
+/** A SCAN cursor: unsigned 64-bit, so kept as its decimal text (a number beyond 2^53 would round). */
+export function cursorReply(command: string, reply: unknown): string {
+  if (typeof reply === 'number' && Number.isSafeInteger(reply) && reply >= 0) return String(reply)
+  const text = typeof reply === 'string' || Buffer.isBuffer(reply) ? textReply(command, reply) : undefined
+  if (text === undefined || !/^\d+$/.test(text)) throw unexpected(command, reply, 'a cursor')
+  return text
 }
 
 /** An array of at least `width` elements (SCAN's [cursor, keys], one SLOWLOG entry). */

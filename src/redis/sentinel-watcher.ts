@@ -73,6 +73,18 @@ export interface SentinelWatcher {
 
 type Record_ = Record<string, string>
 
+/** A port as a Sentinel prints it; undefined for anything that is not one (never `host:NaN`). */
+const portOf = (raw: string | undefined): number | undefined => {
+  const port = raw !== undefined && /^\d{1,5}$/.test(raw) ? Number(raw) : 0
+  return port >= 1 && port <= 65_535 ? port : undefined
+}
+
+/** `ip` and `port` of a SENTINEL MASTER / REPLICAS / SENTINELS record, when both are there and sound. */
+const addressOf = (r: Record_): HostPort | undefined => {
+  const port = portOf(r['port'])
+  return r['ip'] && port !== undefined ? { host: r['ip'], port } : undefined
+}
+
 const toRecord = (reply: unknown): Record_ => {
   if (Array.isArray(reply)) {
     const out: Record_ = {}
@@ -186,10 +198,11 @@ export function createSentinelWatcher(options: SentinelWatcherOptions): Sentinel
 
   for (const { events } of nodes) {
     events.on('message', (_channel: string, message: string) => {
-      const [name, , , host, port] = message.split(' ')
-      if (closed || name !== masterName || !host || !port) return
+      const [name, , , host, raw] = message.split(' ')
+      const port = portOf(raw)
+      if (closed || name !== masterName || !host || port === undefined) return
       switchMessages++
-      adopt({ host, port: Number(port) }, 'switch-master')
+      adopt({ host, port }, 'switch-master')
       // Learn the new epoch, so a lagging Sentinel's older answer cannot move the pool back.
       void refresh().catch(() => undefined)
     })
@@ -203,16 +216,15 @@ export function createSentinelWatcher(options: SentinelWatcherOptions): Sentinel
     try {
       const master = toRecord(await commands.call('SENTINEL', 'MASTER', masterName))
       const epoch = Number(master['config-epoch'])
+      const quorum = Number(master['quorum'])
+      const at = addressOf(master)
       return {
         address,
         reachable: true,
-        master:
-          master['ip'] && master['port']
-            ? formatHostPort({ host: master['ip'], port: Number(master['port']) })
-            : undefined,
-        configEpoch: Number.isFinite(epoch) ? epoch : undefined,
+        master: at ? formatHostPort(at) : undefined,
+        configEpoch: Number.isSafeInteger(epoch) ? epoch : undefined,
         flags: master['flags'],
-        ...(master['quorum'] !== undefined ? { quorum: Number(master['quorum']) } : {}),
+        ...(Number.isSafeInteger(quorum) ? { quorum } : {}),
       } as SentinelNodeView
     } catch {
       return { address, reachable: false, master: undefined, configEpoch: undefined, flags: undefined }
@@ -332,14 +344,12 @@ export function createSentinelWatcher(options: SentinelWatcherOptions): Sentinel
     replicas: () =>
       onAny(async (commands) =>
         toRecords(await commands.call('SENTINEL', 'REPLICAS', masterName))
-          .filter((r) => !isDown(r['flags']) && r['master-link-status'] === 'ok' && r['ip'] && r['port'])
-          .map((r) => ({ host: r['ip'] as string, port: Number(r['port']) })),
+          .filter((r) => !isDown(r['flags']) && r['master-link-status'] === 'ok')
+          .flatMap((r) => addressOf(r) ?? []),
       ),
     knownReplicas: () =>
       onAny(async (commands) =>
-        toRecords(await commands.call('SENTINEL', 'REPLICAS', masterName))
-          .filter((r) => r['ip'] && r['port'])
-          .map((r) => ({ host: r['ip'] as string, port: Number(r['port']) })),
+        toRecords(await commands.call('SENTINEL', 'REPLICAS', masterName)).flatMap((r) => addressOf(r) ?? []),
       ),
     async sentinelNodes() {
       const known = new Map(options.sentinels.map((s) => [formatHostPort(s), s]))
@@ -347,12 +357,7 @@ export function createSentinelWatcher(options: SentinelWatcherOptions): Sentinel
         const others = await onAny(async (commands) =>
           toRecords(await commands.call('SENTINEL', 'SENTINELS', masterName)),
         )
-        for (const s of others) {
-          if (s['ip'] && s['port']) {
-            const node = { host: s['ip'], port: Number(s['port']) }
-            known.set(formatHostPort(node), node)
-          }
-        }
+        for (const node of others.flatMap((s) => addressOf(s) ?? [])) known.set(formatHostPort(node), node)
       } catch {
         // The configured Sentinels are still the list.
       }

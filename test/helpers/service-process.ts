@@ -137,6 +137,8 @@ export async function runService(options: RunOptions = {}): Promise<ServiceProce
       async () => {
         if (gone) throw new Error(`service exited early: ${output.stderr.trim() || output.stdout.trim()}`)
         const res = await fetch(`${baseUrl}/health/live`).catch(() => undefined)
+        // Read, so the connection goes back idle instead of holding a slot of MAX_CONNECTIONS.
+        await res?.text().catch(() => undefined)
         // The start-up lines reach this process through a pipe, in no fixed order with the
         // answer: where info is logged, a start is complete once its ready line has been read.
         return res?.status === 200 && (!logsInfo || output.stdout.includes(READY_LINE))

@@ -193,7 +193,7 @@ describe('faults against a real redis-server', () => {
     await m.close()
   })
 
-  it('close() resolves while Redis is frozen (SIGSTOP): each QUIT is given up after QUIT_TIMEOUT_MS and its socket dropped', async () => {
+  it('close() resolves while Redis is frozen (SIGSTOP) with a probe PING in flight: each QUIT is given up after QUIT_TIMEOUT_MS and its socket dropped', async () => {
     const { m } = setup('frozen-close')
     await waitFor(async () => (await m.probe()).ok, { what: 'first probe' })
     const pooled = async () =>
@@ -202,6 +202,8 @@ describe('faults against a real redis-server', () => {
     expect(await pooled()).toBe(4)
     redis.pause()
     let closed: unknown
+    // A PING sent to the frozen server: close() stops the sweep that would time it out.
+    const probing = m.probe()
     try {
       // Without the bound, QUIT waits for an answer that never comes and close() never settles.
       closed = await m.close().then(
@@ -212,6 +214,7 @@ describe('faults against a real redis-server', () => {
       redis.resume()
     }
     expect(closed).toBe('closed')
+    expect(await probing).toMatchObject({ ok: false })
     // The sockets were dropped, not left open: once Redis runs again it sees them gone.
     await waitFor(async () => (await pooled()) === 0, { what: 'the pool connections to be gone' })
   }, 20_000)

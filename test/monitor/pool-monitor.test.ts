@@ -187,7 +187,7 @@ describe('pool monitor against a real redis-server', () => {
     )
   })
 
-  it('labels the 1025th distinct spelling of a command like the first, and remembers at most 1024 spellings', async () => {
+  it('labels the 1025th distinct spelling of a command like the first, and the label cache remembers at most 1024 spellings', async () => {
     const { m, registry } = await monitor({ name: 'spellings' })
     // 1100 spellings of HINCRBYFLOAT none used before (case masks 1..1100 of its 12 letters):
     // whatever this file sent earlier, the label cache passes its cap of 1024 on the way.

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { integerReply, rowsReply, stringsReply, textReply, tupleReply } from '../../src/redis/reply-shape.js'
+import {
+  cursorReply,
+  integerReply,
+  rowsReply,
+  stringsReply,
+  textReply,
+  tupleReply,
+} from '../../src/redis/reply-shape.js'
 
 const refusal = (message: string) => ({ code: 'RPM_UNEXPECTED_REPLY', statusCode: 502, message })
 
@@ -18,7 +25,21 @@ describe('reply shapes', () => {
   it('integerReply takes an integer or a numeric string, nothing fractional, NaN or unsafe', () => {
     expect(integerReply('DBSIZE', 42)).toBe(42)
     expect(integerReply('SLOWLOG LEN', '7')).toBe(7)
-    for (const reply of ['many', '1.5', 'NaN', 2 ** 53, Number.POSITIVE_INFINITY, [], null]) {
+    expect(integerReply('DBSIZE', '-3')).toBe(-3)
+    for (const reply of [
+      'many',
+      '1.5',
+      'NaN',
+      '',
+      ' ',
+      '0x1f',
+      '1e3',
+      ' 7',
+      2 ** 53,
+      Number.POSITIVE_INFINITY,
+      [],
+      null,
+    ]) {
       expect(() => integerReply('DBSIZE', reply)).toThrow(
         expect.objectContaining({ code: 'RPM_UNEXPECTED_REPLY' }),
       )
@@ -55,5 +76,16 @@ describe('reply shapes', () => {
     expect(() => stringsReply('SCAN', ['a', 1])).toThrow(
       expect.objectContaining(refusal('SCAN answered number where an array of strings was expected')),
     )
+  })
+
+  it('cursorReply keeps a SCAN cursor as decimal text, past 2^53 too, and takes a plain number', () => {
+    expect(cursorReply('SCAN', '18446744073709551615')).toBe('18446744073709551615')
+    expect(cursorReply('SCAN', Buffer.from('0'))).toBe('0')
+    expect(cursorReply('SCAN', 17)).toBe('17')
+    for (const reply of ['', '-1', '1.5', 'abc', -1, 1.5, null, []]) {
+      expect(() => cursorReply('SCAN', reply)).toThrow(
+        expect.objectContaining({ code: 'RPM_UNEXPECTED_REPLY' }),
+      )
+    }
   })
 })

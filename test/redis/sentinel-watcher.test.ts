@@ -191,6 +191,23 @@ describe('the Sentinel watcher around a failover', () => {
     expect(switches).toEqual([`- -> ${OLD.port}`])
   })
 
+  it('never follows an address whose port is no port, from SENTINEL MASTER or from +switch-master', async () => {
+    const { sentinel, watcher, switches } = await watch()
+    const noPort = (port: string) => ({ host: '127.0.0.1', port: port as unknown as number })
+    // A newer epoch naming port 70000: no address at all, so nothing to follow.
+    sentinel.set({ master: noPort('70000'), epoch: 5, flags: 'master' })
+    await watcher.refresh()
+    const asked = sentinel.asked.length
+    sentinel.publish(OLD, noPort('x'))
+    sentinel.publish(OLD, noPort('0'))
+    // A good message after the bad ones shows they were read (and ignored), not lost.
+    sentinel.set({ master: NEW, epoch: 6, flags: 'master' })
+    sentinel.publish(OLD, NEW)
+    await waitFor(() => watcher.master()?.port === NEW.port, { what: 'the good +switch-master' })
+    expect(sentinel.asked.length).toBeGreaterThan(asked)
+    expect(switches).toEqual([`- -> ${OLD.port}`, `${OLD.port} -> ${NEW.port}`])
+  })
+
   it('subscribes to +switch-master again after its connection to a Sentinel is lost', async () => {
     const { sentinel, watcher, switches } = await watch()
     sentinel.dropSubscribers()

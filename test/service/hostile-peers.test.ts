@@ -109,16 +109,22 @@ describe('/scrape of a target that is not Redis', () => {
     ['arrays nested 200,000 deep (past the parser stack)', deepNesting],
     ['an array of 10^11 elements', hugeArray],
     ['a reply that starts and never ends', neverEnding],
-  ])('answers 200 with redis_up 0 inside a 2 s budget for %s', async (_, start) => {
-    const p = await peer(start)
-    const res = await s.get(`/scrape?target=127.0.0.1:${p.port}`, {
-      'x-prometheus-scrape-timeout-seconds': '2',
-    })
-    expect(res.status).toBe(200)
-    expect(sample(res.body, 'redis_up')).toBe('0')
-    expect(res.body).not.toMatch(NOT_A_NUMBER)
-    expect((await s.get('/health/live')).status).toBe(200)
-  })
+  ])(
+    'asked for a 2 s budget, answers 200 with redis_up 0 before a 10 s scrape timeout, for %s',
+    async (_, start) => {
+      const p = await peer(start)
+      // Prometheus' default scrape timeout: a hang (redis_exporter's 15 s dial) fails here.
+      const res = await fetch(`${s.baseUrl}/scrape?target=127.0.0.1:${p.port}`, {
+        headers: { 'x-prometheus-scrape-timeout-seconds': '2' },
+        signal: AbortSignal.timeout(10_000),
+      })
+      const body = await res.text()
+      expect(res.status).toBe(200)
+      expect(sample(body, 'redis_up')).toBe('0')
+      expect(body).not.toMatch(NOT_A_NUMBER)
+      expect((await s.get('/health/live')).status).toBe(200)
+    },
+  )
 
   it('keeps serving its own Redis on /metrics after all of them, with redis_up 1', async () => {
     const res = await s.get('/metrics')

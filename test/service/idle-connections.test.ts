@@ -41,11 +41,19 @@ async function holdSlot(port: number, drip: boolean): Promise<Held> {
   return held
 }
 
+/**
+ * The status of a GET over a connection of its own (never one kept alive from before), 0 when it
+ * cannot be had; the body is read and the connection closed, so it holds no slot afterwards.
+ */
 const reachable = (url: string) =>
-  fetch(url, { signal: AbortSignal.timeout(2_000) }).then(
-    (res) => res.status,
-    () => 0,
-  )
+  new Promise<number>((resolve) => {
+    const req = httpGet(url, { agent: false, headers: { connection: 'close' }, timeout: 2_000 }, (res) => {
+      res.resume()
+      res.once('end', () => resolve(res.statusCode ?? 0))
+    })
+    req.once('timeout', () => req.destroy())
+    req.once('error', () => resolve(0))
+  })
 
 /** GET over a keep-alive agent: the status and the socket it went over. */
 function keptAlive(agent: Agent, url: string): Promise<{ status?: number; socket: Socket }> {
