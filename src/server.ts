@@ -30,14 +30,21 @@ export const CLOSE_DELAY_MS = 9_000
 export function createLogger(config: Pick<Config, 'logLevel' | 'logFormat'>): Logger {
   const pretty =
     config.logFormat === 'pretty' || (config.logFormat === 'auto' && process.stdout.isTTY === true)
-  return pino({
+  const options = {
     level: config.logLevel,
     base: { service: 'redis-pool-monitor' },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    ...(pretty
-      ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:standard' } } }
-      : {}),
-  })
+  }
+  if (pretty) {
+    return pino({
+      ...options,
+      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:standard' } },
+    })
+  }
+  // Written synchronously: the service logs state changes, not requests, so a line costs nothing
+  // worth buffering, and pino's default asynchronous stdout flushes what is buffered at exit while
+  // an earlier write may still be in flight: 'stopped' came out before 'shutting down'.
+  return pino(options, pino.destination({ dest: 1, sync: true }))
 }
 
 export interface StartServerOptions {
