@@ -197,14 +197,12 @@ describe('the Sentinel watcher around a failover', () => {
     // A newer epoch naming port 70000: no address at all, so nothing to follow.
     sentinel.set({ master: noPort('70000'), epoch: 5, flags: 'master' })
     await watcher.refresh()
-    const asked = sentinel.asked.length
     sentinel.publish(OLD, noPort('x'))
     sentinel.publish(OLD, noPort('0'))
-    // A good message after the bad ones shows they were read (and ignored), not lost.
+    // A good message after the bad ones (same socket, in order) shows they were read and ignored.
     sentinel.set({ master: NEW, epoch: 6, flags: 'master' })
     sentinel.publish(OLD, NEW)
     await waitFor(() => watcher.master()?.port === NEW.port, { what: 'the good +switch-master' })
-    expect(sentinel.asked.length).toBeGreaterThan(asked)
     expect(switches).toEqual([`- -> ${OLD.port}`, `${OLD.port} -> ${NEW.port}`])
   })
 
