@@ -17,7 +17,7 @@ export const resp = {
 }
 
 /** Reads RESP commands (arrays of bulk strings) off a socket, in order. */
-export function onCommands(socket: Socket, handle: (args: string[]) => void): void {
+function onCommands(socket: Socket, handle: (args: string[]) => void): void {
   let buffer = ''
   socket.on('data', (chunk) => {
     buffer += chunk.toString('utf8')
